@@ -1,0 +1,136 @@
+"""simulate(): wire the modelled things together on one SimPy environment and run.
+
+The engine owns no model logic of its own: it builds the arrivals, the queue or the
+callers, the function, the database and the monitor, runs until every message is
+settled (or ``workload.duration_s + run.drain_s``), and hands the raw state to
+:class:`~simlib.results.Result`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from simlib.api import ApiCallers
+from simlib.database import DatabaseModel
+from simlib.errors import ScenarioError
+from simlib.handler import RecordDraws
+from simlib.invocation import Executor
+from simlib.lambda_service import LambdaFunction
+from simlib.messages import MessageTable
+from simlib.pollers import EventSourceMapping
+from simlib.queue import SqsQueue
+from simlib.records import Records
+from simlib.results import Result
+from simlib.scenario import Scenario
+from simlib.streams import Streams
+from simlib.workload import arrival_times, poison_flags
+
+# Timeseries steps: the smallest that gives at most MAX_SAMPLES rows (design.md).
+STEPS_S = (1, 5, 10, 60, 300, 3_600)
+MAX_SAMPLES = 2_000
+
+
+def sample_step(horizon_s: float) -> int:
+    """The smallest step in STEPS_S giving at most MAX_SAMPLES samples over a horizon."""
+    for step in STEPS_S:
+        if horizon_s / step <= MAX_SAMPLES:
+            return step
+    return STEPS_S[-1]
+
+
+class _Monitor:
+    """Samples levels every step and reclaims idle environments past their lifetime."""
+
+    def __init__(self, env, step, function, database, queue, callers, records):
+        self.env, self.step = env, step
+        self.function, self.database = function, database
+        self.queue, self.callers, self.records = queue, callers, records
+        env.process(self._run())
+
+    def sample(self) -> None:
+        fn, q, now = self.function, self.queue, self.env.now
+        fn.sweep()
+        if q is not None:
+            visible, in_flight, dlq = q.visible(now), q.in_flight, q.dlq_depth
+        else:
+            visible, in_flight, dlq = 0, self.callers.in_flight, 0
+        db = self.database.connections if self.database is not None else 0
+        self.records.samples.append(
+            (now, fn.busy, fn.live, fn.live - fn.busy, visible, in_flight, dlq,
+             fn.throttles_step, fn.cold_starts_step, db)
+        )
+        fn.throttles_step = 0
+        fn.cold_starts_step = 0
+
+    def _run(self):
+        while True:
+            self.sample()
+            yield self.env.timeout(self.step)
+
+
+def simulate(scenario: Scenario, seed: int = 0) -> Result:
+    """Run ``scenario`` once with ``seed``; the same pair always gives the same result."""
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError("scenario", type(scenario).__name__, "a simlib.Scenario")
+    streams = Streams(seed)
+    sent = arrival_times(scenario.workload, streams)
+    messages = MessageTable(
+        sent, poison_flags(scenario.workload, len(sent), streams), scenario.queue.retention_s
+    )
+    env = simpy.Environment()
+    records = Records()
+    database = DatabaseModel(scenario.database) if scenario.database is not None else None
+    function = LambdaFunction(env, scenario, streams, database)
+    draws = RecordDraws(scenario.handler, scenario.function, messages.n, streams)
+    executor = Executor(env, scenario, messages, draws, database, streams, records)
+
+    queue = callers = mapping = None
+    if scenario.source == "sqs":
+        queue = SqsQueue(env, scenario.queue, messages)
+        mapping = EventSourceMapping(env, scenario, queue, function, executor, records)
+    else:
+        callers = ApiCallers(env, scenario, messages, function, executor, records, streams)
+
+    duration = scenario.workload.duration_s
+    limit = duration + scenario.run.drain_s
+    monitor = _Monitor(env, sample_step(duration), function, database, queue, callers, records)
+
+    stop = env.event()
+
+    def finish() -> None:
+        if not stop.triggered and env.now >= duration:
+            stop.succeed()
+
+    messages.on_all_settled = finish
+
+    def clock():
+        yield env.timeout(duration)
+        if messages.settled == messages.n:
+            finish()
+        yield env.timeout(limit - duration)
+        if not stop.triggered:
+            stop.succeed()
+
+    env.process(clock())
+    env.run(until=stop)
+    if not records.samples or records.samples[-1][0] < env.now:
+        monitor.sample()
+    if queue is not None and mapping is not None:
+        for since in mapping._waiting.values():
+            queue.count_long_polls(int((env.now - since) // 20.0))
+    return Result(
+        scenario=scenario,
+        seed=seed,
+        end_s=float(env.now),
+        messages=messages,
+        records=records,
+        function=function,
+        queue=queue,
+        database=database,
+        idempotency=executor.store,
+        step_s=monitor.step,
+    )
+
+
+__all__ = ["simulate", "sample_step", "np"]

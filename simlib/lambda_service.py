@@ -1,0 +1,175 @@
+"""The Lambda service for one function: execution environments, concurrency, throttling.
+
+Rules honoured here (see design.md for sources):
+- an environment serves one invocation at a time; with no idle environment a request
+  starts a new one (a cold start) if the concurrency cap and the scaling rate allow;
+- a request goes to the most recently created idle environment, so older ones age out;
+- idle environments are reclaimed after ``idle_lifetime_s`` and any environment after
+  ``max_lifetime_s``; a timeout or failed INIT resets an environment;
+- reserved concurrency caps the function (else the account limit does); provisioned
+  environments are pre-initialised and never reclaimed, and traffic above them spills
+  over to on-demand environments;
+- new environments draw on a token bucket of 1,000 per 10 s, refilled continuously.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import simpy
+
+from simlib import limits
+from simlib.runtimes import init_profile
+from simlib.scenario import Scenario
+from simlib.streams import ChunkedStream, Streams
+
+
+class ExecutionEnvironment:
+    """One micro-VM with the function's runtime loaded."""
+
+    __slots__ = ("id", "created_s", "provisioned", "init_s", "idle_since", "connected")
+
+    def __init__(self, env_id: int, created_s: float, provisioned: bool, init_s: float):
+        self.id = env_id
+        self.created_s = created_s
+        self.provisioned = provisioned
+        self.init_s = init_s  # INIT duration this environment needs (0 when provisioned)
+        self.idle_since = created_s
+        self.connected = False  # holds a database connection
+
+
+class LambdaFunction:
+    """Environments and concurrency accounting of one function."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, database=None):
+        fn = scenario.function
+        self.env = env
+        self.name = "function"
+        self.cfg = fn
+        self.database = database
+        self.cap = (
+            fn.reserved_concurrency
+            if fn.reserved_concurrency is not None
+            else scenario.account.concurrency_limit
+        )
+        profile = init_profile(fn.runtime, fn.architecture, fn.memory_mb, fn.snapstart)
+        own_init = 0.0 if (fn.init_in_handler or fn.snapstart) else fn.init_s
+        self._init_draws = ChunkedStream(
+            streams, "init", lambda rng, size: profile.sample(rng, size) + own_init
+        )
+        self.busy = 0
+        self.max_busy = 0
+        self.live = 0
+        self._next_id = 0
+        self._idle: list[tuple[int, ExecutionEnvironment]] = []  # heap on -id: newest first
+        self._provisioned_idle: list[ExecutionEnvironment] = []
+        for _ in range(fn.provisioned_concurrency):
+            self._provisioned_idle.append(self._create(provisioned=True))
+        self._tokens = float(limits.SCALING_BURST)
+        self._tokens_at = 0.0
+        # counters; the monitor reads and resets the *_step ones
+        self.cold_starts = 0
+        self.throttles = 0
+        self.cold_starts_step = 0
+        self.throttles_step = 0
+        self.reclaimed = 0
+
+    def _create(self, provisioned: bool) -> ExecutionEnvironment:
+        i = self._next_id
+        self._next_id += 1
+        self.live += 1
+        init = 0.0 if provisioned else self._init_draws[i]
+        return ExecutionEnvironment(i, self.env.now, provisioned, init)
+
+    def _expired(self, e: ExecutionEnvironment, now: float) -> bool:
+        return (
+            now - e.idle_since >= self.cfg.idle_lifetime_s
+            or now - e.created_s >= self.cfg.max_lifetime_s
+        )
+
+    def _destroy(self, e: ExecutionEnvironment) -> None:
+        self.live -= 1
+        if e.connected and self.database is not None:
+            self.database.disconnect()
+            e.connected = False
+
+    def acquire(self) -> ExecutionEnvironment | None:
+        """An environment for one invocation, or None when the invoke is throttled."""
+        now = self.env.now
+        if self.busy >= self.cap:
+            return self._throttle()
+        if self._provisioned_idle:
+            e = self._provisioned_idle.pop()
+        else:
+            e = None
+            while self._idle:
+                _, cand = heapq.heappop(self._idle)
+                if self._expired(cand, now):
+                    self._destroy(cand)
+                    self.reclaimed += 1
+                    continue
+                e = cand
+                break
+            if e is None:
+                self._tokens = min(
+                    float(limits.SCALING_BURST),
+                    self._tokens + (now - self._tokens_at) * limits.SCALING_REFILL_PER_S,
+                )
+                self._tokens_at = now
+                if self._tokens < 1.0:
+                    return self._throttle()
+                self._tokens -= 1.0
+                e = self._create(provisioned=False)
+                self.cold_starts += 1
+                self.cold_starts_step += 1
+        self.busy += 1
+        if self.busy > self.max_busy:
+            self.max_busy = self.busy
+        return e
+
+    def _throttle(self) -> None:
+        self.throttles += 1
+        self.throttles_step += 1
+        return None
+
+    def release(self, e: ExecutionEnvironment, reset: bool) -> None:
+        """The invocation on ``e`` ended; ``reset`` after a timeout or failed INIT."""
+        self.busy -= 1
+        now = self.env.now
+        e.init_s = 0.0
+        if e.provisioned:
+            if reset:  # Lambda replaces it with a freshly initialised one
+                e.connected = self._drop_connection(e)
+            e.idle_since = now
+            self._provisioned_idle.append(e)
+            return
+        if reset:
+            self._destroy(e)
+            return
+        e.idle_since = now
+        heapq.heappush(self._idle, (-e.id, e))
+
+    def _drop_connection(self, e: ExecutionEnvironment) -> bool:
+        if e.connected and self.database is not None:
+            self.database.disconnect()
+        return False
+
+    def sweep(self) -> None:
+        """Reclaim idle environments past their lifetime (called by the monitor)."""
+        now = self.env.now
+        if not self._idle:
+            return
+        keep = []
+        for item in self._idle:
+            if self._expired(item[1], now):
+                self._destroy(item[1])
+                self.reclaimed += 1
+            else:
+                keep.append(item)
+        if len(keep) != len(self._idle):
+            heapq.heapify(keep)
+            self._idle = keep
+
+    @property
+    def idle(self) -> int:
+        return self.live - self.busy

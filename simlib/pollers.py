@@ -1,0 +1,159 @@
+"""The SQS event source mapping: Lambda's pollers between the queue and the function.
+
+Each poller is a SimPy process holding at most one batch: it long-polls the queue,
+gathers up to ``batch_size`` messages (10 per ReceiveMessage) within the batching window,
+invokes the function synchronously, then deletes what succeeded in DeleteMessageBatch
+calls of up to 10. A throttled invoke keeps the batch on its poller, which retries at
+growing intervals until the batch's visibility runs out; the messages then reappear with
+their receive count raised (the over-pull that can send valid messages to the DLQ).
+
+Scaling: the mapping starts with 5 concurrent batches and, while messages wait and no
+poller is idle, adds up to 300 per minute (5 each second) up to its ceiling or its
+maximum concurrency; throttles hold the scale-up back; a poller that waits through a
+whole empty long poll beyond the first five retires.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from simlib import limits
+from simlib.invocation import Executor
+from simlib.lambda_service import LambdaFunction
+from simlib.queue import SqsQueue
+from simlib.records import Records
+
+THROTTLE_RETRY_FIRST_S = 1.0  # first retry of a throttled invoke, then doubling
+THROTTLE_RETRY_MAX_S = 60.0
+SCALE_TICK_S = 1.0
+
+
+class EventSourceMapping:
+    """The pollers of one SQS → Lambda mapping."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario,
+        queue: SqsQueue,
+        function: LambdaFunction,
+        executor: Executor,
+        records: Records,
+    ):
+        m = scenario.mapping
+        self.env = env
+        self.queue = queue
+        self.function = function
+        self.executor = executor
+        self.records = records
+        self.payload_kb = scenario.workload.payload_kb
+        by_payload = max(1, int(limits.BATCH_PAYLOAD_KB // self.payload_kb))
+        self.batch_size = min(m.batch_size, by_payload)
+        self.window_s = m.batching_window_s
+        self.visibility_s = scenario.queue.visibility_timeout_s
+        self.ceiling = min(limits.POLLERS_CEILING, m.max_concurrency or limits.POLLERS_CEILING)
+        self.floor = min(limits.POLLERS_START, self.ceiling)
+        self.pollers = 0
+        self.max_pollers = 0
+        self._waiting: dict[simpy.Event, float] = {}
+        self._throttled_since_tick = False
+        self._retiring = 0
+        for _ in range(self.floor):
+            self._start_poller()
+        env.process(self._scaler())
+
+    def _start_poller(self) -> None:
+        self.pollers += 1
+        self.max_pollers = max(self.max_pollers, self.pollers)
+        self.env.process(self._poller())
+
+    # -- scaling -------------------------------------------------------------------------
+    def _scaler(self):
+        env, q = self.env, self.queue
+        add_per_tick = limits.POLLERS_ADD_PER_MIN / 60.0 * SCALE_TICK_S
+        while True:
+            yield env.timeout(SCALE_TICK_S)
+            now = env.now
+            visible = q.visible(now)
+            if visible > 0 and not self._waiting and not self._throttled_since_tick:
+                for _ in range(int(min(add_per_tick, self.ceiling - self.pollers))):
+                    self._start_poller()
+            elif visible == 0 and self.pollers > self.floor:
+                for ev, since in list(self._waiting.items()):
+                    if self.pollers - self._retiring <= self.floor:
+                        break
+                    if now - since >= limits.LONG_POLL_S and not ev.triggered:
+                        q.cancel_wait(ev)
+                        self._retiring += 1
+                        ev.succeed(False)
+            self._throttled_since_tick = False
+
+    # -- one poller ---------------------------------------------------------------------
+    def _poller(self):
+        env, q = self.env, self.queue
+        while True:
+            batch = q.receive(
+                min(limits.RECEIVE_MAX_MESSAGES, self.batch_size), self.payload_kb, count_empty=False
+            )
+            if not batch:
+                since = env.now
+                ev = q.wait()
+                self._waiting[ev] = since
+                go = yield ev
+                del self._waiting[ev]
+                q.count_long_polls(long_polls(env.now - since))
+                if go is False:
+                    self.pollers -= 1
+                    self._retiring -= 1
+                    return
+                continue
+            first_receive = env.now
+            window_end = first_receive + self.window_s
+            while len(batch) < self.batch_size and env.now < window_end:
+                wake = min(q.next_visible_s(), window_end)
+                if wake > env.now:
+                    yield env.timeout(wake - env.now)
+                want = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size - len(batch))
+                more = q.receive(want, self.payload_kb)
+                batch.extend(more)
+            yield from self._invoke(batch, first_receive)
+
+    def _invoke(self, batch: list[int], first_receive: float):
+        env, fn, q, records = self.env, self.function, self.queue, self.records
+        receipts = [(m, q.receipt(m)) for m in batch]
+        give_up_at = first_receive + self.visibility_s
+        delay = THROTTLE_RETRY_FIRST_S
+        while True:
+            e = fn.acquire()
+            if e is not None:
+                break
+            self._throttled_since_tick = True
+            now = env.now
+            records.invocation(
+                (fn.name, -1, now, now, False, 0.0, len(batch), len(batch), "throttled", False)
+            )
+            if now + delay >= give_up_at:
+                return  # abandoned: the messages reappear when their visibility runs out
+            yield env.timeout(delay)
+            delay = min(delay * 2.0, THROTTLE_RETRY_MAX_S)
+        start = env.now
+        cold = e.init_s > 0.0
+        res = yield from self.executor.run(e, batch)
+        remaining = start + res.duration_s - env.now
+        if remaining > 0:
+            yield env.timeout(remaining)
+        fn.release(e, res.reset)
+        records.invocation(
+            (fn.name, e.id, start, env.now, cold, res.init_s, len(batch), res.failed_items,
+             res.status, e.provisioned)
+        )
+        if res.succeeded:
+            keep = set(res.succeeded)
+            q.delete([r for r in receipts if r[0] in keep])
+
+
+def long_polls(wait_s: float) -> int:
+    """Empty ReceiveMessage calls made by a poller that long-polled for ``wait_s``."""
+    return int(math.floor(wait_s / limits.LONG_POLL_S))

@@ -1,0 +1,229 @@
+"""The SQS standard queue: visibility timeout, receive counts, redrive to a DLQ, retention.
+
+Messages are not SimPy objects. Arrivals are a sorted array read through a pointer;
+received messages sit in one heap of visibility deadlines. A deadline that passes while
+the message is still undeleted makes it visible again; a heap entry whose message was
+deleted or received again since is stale and skipped (its token is the receive count at
+the time of the receive, the model's receipt handle).
+
+Idle consumers register as waiters; the queue wakes one waiter per newly visible
+message at the moment it becomes visible, so long polling costs one event per wake
+rather than a timer per poller.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+import simpy
+
+from simlib import limits
+from simlib.messages import DELETED, DLQ, EXPIRED, IN_FLIGHT, QUEUED, MessageTable
+from simlib.scenario import Queue
+
+
+class SqsQueue:
+    """One standard queue with its dead-letter queue, fed by pre-generated arrivals."""
+
+    def __init__(self, env: simpy.Environment, config: Queue, messages: MessageTable):
+        self.env = env
+        self.msgs = messages
+        self.visibility_s = config.visibility_timeout_s
+        self.max_receives = config.max_receive_count
+        self._next_arrival = 0  # arrivals before this index have been taken or examined
+        self._deadlines: list[tuple[float, int, int]] = []  # (visible again at, msg, token)
+        self._returned: deque[tuple[float, int]] = deque()  # (visible since, msg), oldest first
+        self.visible_returned = 0
+        self.in_flight = 0
+        self.dlq_depth = 0
+        # billed API calls
+        self.receive_calls = 0
+        self.empty_receive_calls = 0
+        self.receive_units = 0  # 64 KB units of received payload beyond the first
+        self.delete_calls = 0
+        self._waiters: deque[simpy.Event] = deque()
+        self._armed_at = math.inf
+
+    # -- levels -------------------------------------------------------------------
+    def _arrived(self, now: float) -> int:
+        return int(np.searchsorted(self.msgs.sent_s, now, side="right"))
+
+    def visible(self, now: float) -> int:
+        """ApproximateNumberOfMessagesVisible at ``now``."""
+        self._release_deadlines(now)
+        return self._arrived(now) - self._next_arrival + self.visible_returned
+
+    def next_visible_s(self) -> float:
+        """Earliest time a message may become visible (an upper bound on the wait)."""
+        if self.visible_returned > 0:
+            return self.env.now
+        t = math.inf
+        if self._next_arrival < self.msgs.n:
+            t = float(self.msgs.sent_s[self._next_arrival])
+        heap, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
+        while heap and not (state[heap[0][1]] == IN_FLIGHT and rc[heap[0][1]] == heap[0][2]):
+            heapq.heappop(heap)  # deleted or received again since: stale
+        if heap:
+            t = min(t, heap[0][0])
+        return t
+
+    # -- visibility -----------------------------------------------------------------
+    def _release_deadlines(self, now: float) -> None:
+        """Make messages whose visibility timeout passed visible again."""
+        heap, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
+        while heap and heap[0][0] <= now:
+            t, m, token = heapq.heappop(heap)
+            if state[m] == IN_FLIGHT and rc[m] == token:
+                state[m] = QUEUED
+                self.in_flight -= 1
+                self.visible_returned += 1
+                self._returned.append((t, m))
+
+    def _take_visible(self, now: float) -> int:
+        """Pop the id of the message visible longest, or -1. Stale entries are dropped."""
+        msgs, returned = self.msgs, self._returned
+        while returned and msgs.state[returned[0][1]] != QUEUED:
+            returned.popleft()
+        i = self._next_arrival
+        arrival_ok = i < msgs.n and msgs.sent_s[i] <= now
+        if returned and (not arrival_ok or returned[0][0] <= msgs.sent_s[i]):
+            self.visible_returned -= 1
+            return returned.popleft()[1]
+        if arrival_ok:
+            self._next_arrival = i + 1
+            return i
+        return -1
+
+    def receive(self, max_messages: int, payload_kb: float, count_empty: bool = True) -> list[int]:
+        """One ReceiveMessage call (billed): up to ``max_messages`` (at most 10) ids.
+
+        ``count_empty=False`` is for the start of a long poll: an empty answer is not a
+        call yet; the waiter bills its empty long polls with :meth:`count_long_polls`.
+
+        A message whose retention ran out is dropped; one whose next receive would exceed
+        max_receive_count moves to the DLQ and is not delivered (as SQS redrive does).
+        """
+        now = self.env.now
+        self._release_deadlines(now)
+        msgs = self.msgs
+        out: list[int] = []
+        limit = min(max_messages, limits.RECEIVE_MAX_MESSAGES)
+        while len(out) < limit:
+            m = self._take_visible(now)
+            if m < 0:
+                break
+            if now >= msgs.expires_s[m]:
+                msgs.settle(m, EXPIRED, float(msgs.expires_s[m]))
+                continue
+            if self.max_receives is not None and msgs.receive_count[m] >= self.max_receives:
+                self.dlq_depth += 1
+                msgs.settle(m, DLQ, now)
+                continue
+            msgs.receive_count[m] += 1
+            if msgs.receive_count[m] == 1:
+                msgs.first_received_s[m] = now
+            msgs.state[m] = IN_FLIGHT
+            self.in_flight += 1
+            heapq.heappush(self._deadlines, (now + self.visibility_s, m, int(msgs.receive_count[m])))
+            out.append(m)
+        if out:
+            self.receive_calls += 1
+            chunks = math.ceil(len(out) * payload_kb / limits.BILLING_CHUNK_KB)
+            self.receive_units += max(chunks - 1, 0)
+        elif count_empty:
+            self.receive_calls += 1
+            self.empty_receive_calls += 1
+        if self._waiters:
+            self._arm()
+        return out
+
+    def count_long_polls(self, empty_calls: int) -> None:
+        """Bill the empty long polls (20 s each) a waiting consumer made."""
+        self.receive_calls += empty_calls
+        self.empty_receive_calls += empty_calls
+
+    def receipt(self, m: int) -> int:
+        """The receipt handle of message ``m``'s latest receive (its receive count)."""
+        return int(self.msgs.receive_count[m])
+
+    def delete(self, receipts: list[tuple[int, int]]) -> int:
+        """DeleteMessageBatch calls (10 entries each) for (message, receipt) pairs.
+
+        A receipt from an older receive deletes nothing if the message has been
+        received again since; a message whose retention ran out is already gone.
+        Returns how many messages were deleted.
+        """
+        if not receipts:
+            return 0
+        now = self.env.now
+        self._release_deadlines(now)
+        msgs = self.msgs
+        self.delete_calls += math.ceil(len(receipts) / limits.DELETE_BATCH_MAX)
+        deleted = 0
+        for m, token in receipts:
+            state = msgs.state[m]
+            if state not in (IN_FLIGHT, QUEUED) or msgs.receive_count[m] != token:
+                continue
+            if now >= msgs.expires_s[m]:
+                self._forget(m, state)
+                msgs.settle(m, EXPIRED, float(msgs.expires_s[m]))
+                continue
+            self._forget(m, state)
+            msgs.settle(m, DELETED, now)
+            deleted += 1
+        return deleted
+
+    def _forget(self, m: int, state: int) -> None:
+        if state == IN_FLIGHT:
+            self.in_flight -= 1
+        else:  # visible again, still in the returned deque (dropped lazily)
+            self.visible_returned -= 1
+
+    # -- waiting consumers -----------------------------------------------------------
+    def wait(self) -> simpy.Event:
+        """An event that fires when a message is visible for this waiter."""
+        ev = self.env.event()
+        self._waiters.append(ev)
+        self._arm()
+        return ev
+
+    def cancel_wait(self, ev: simpy.Event) -> None:
+        try:
+            self._waiters.remove(ev)
+        except ValueError:
+            pass
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def _arm(self) -> None:
+        t = self.next_visible_s()
+        if t < self._armed_at:
+            self._armed_at = t
+            timer = self.env.timeout(max(t - self.env.now, 0.0))
+            timer.callbacks.append(self._wake)
+
+    def _wake(self, _event) -> None:
+        now = self.env.now
+        if now >= self._armed_at:
+            self._armed_at = math.inf
+        n = self.visible(now)
+        while n > 0 and self._waiters:
+            ev = self._waiters.popleft()
+            if not ev.triggered:
+                ev.succeed(True)
+                n -= 1
+        if self._waiters:
+            self._arm()
+
+    def unsettled_states(self) -> tuple[int, int]:
+        """(in_queue, in_flight) counts, for the end-of-run check."""
+        self._release_deadlines(self.env.now)
+        return self.visible(self.env.now), self.in_flight
+
+
+__all__ = ["SqsQueue", "DELETED", "DLQ", "EXPIRED"]

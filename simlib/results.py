@@ -1,0 +1,226 @@
+"""The result of a run: tidy DataFrames and a summary, built once, when asked for.
+
+Column and key names are the contract between the library, the notebooks, the tests
+and scenario files (design.md, "Outcomes"); do not rename them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from simlib import limits
+from simlib.messages import DELETED, DLQ, EXPIRED, FAILED, IN_FLIGHT, QUEUED
+from simlib.pricing import Usage, billed_ms, cost_table, sqs_request_units
+from simlib.records import INVOCATION_RECORD, TIMESERIES_COLUMNS
+
+INVOCATION_COLUMNS = (
+    "function", "environment_id", "start_s", "end_s", "cold", "init_s", "billed_ms",
+    "batch_size", "failed_items", "status", "provisioned",
+)
+MESSAGE_COLUMNS = (
+    "message_id", "sent_s", "first_received_s", "finished_s", "receive_count", "executions",
+    "successful_executions", "side_effects", "outcome",
+)
+SUMMARY_KEYS = (
+    "messages_sent", "messages_deleted", "messages_failed", "messages_dlq", "messages_expired",
+    "messages_unfinished", "executions", "duplicate_executions", "duplicate_side_effects",
+    "invocations", "cold_starts", "cold_start_rate", "throttles", "errors", "timeouts",
+    "max_concurrency", "latency_p50_s", "latency_p99_s", "db_connection_errors",
+    "db_max_connections_used", "cost_usd", "cost_per_million_usd",
+)
+
+
+def duplicate_flags(message, start, end, ok) -> np.ndarray:
+    """Which executions are duplicates (design.md): as one starts, its message has
+    already been processed successfully, or another execution of it is still running.
+
+    Executions are sorted by message and start; within a message, an execution is a
+    duplicate when an earlier-starting one succeeded or ends after it starts.
+    """
+    message = np.asarray(message)
+    n = len(message)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    start, end, ok = np.asarray(start), np.asarray(end), np.asarray(ok, dtype=bool)
+    order = np.lexsort((start, message))
+    m, s, e, k = message[order], start[order], end[order], ok[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = m[1:] != m[:-1]
+    group = np.cumsum(first)
+    prev_end = pd.Series(e).groupby(group).cummax().shift(1).to_numpy()
+    succ_before = pd.Series(k.astype(np.int64)).groupby(group).cumsum().to_numpy() - k
+    dup = np.zeros(n, dtype=bool)
+    dup[order] = ~first & ((prev_end > s) | (succ_before > 0))
+    return dup
+
+
+class Result:
+    """Frames (``messages``, ``invocations``, ``timeseries``, ``cost``) and ``summary``."""
+
+    def __init__(self, scenario, seed, end_s, messages, records, function, queue, database,
+                 idempotency, step_s):
+        self.scenario = scenario
+        self.seed = seed
+        self.end_s = end_s
+        self._msgs = messages
+        self._records = records
+        self._function = function
+        self._queue = queue
+        self._database = database
+        self._idempotency = idempotency
+        self._step_s = step_s
+        self._settle_expiry()
+
+    def _settle_expiry(self) -> None:
+        """Messages still queued or in flight whose retention ran out are expired."""
+        msgs = self._msgs
+        open_ = (msgs.state == QUEUED) | (msgs.state == IN_FLIGHT)
+        gone = open_ & (msgs.expires_s <= self.end_s)
+        if self.scenario.source == "sqs" and gone.any():
+            msgs.state[gone] = EXPIRED
+            msgs.finished_s[gone] = msgs.expires_s[gone]
+
+    # -- frames -------------------------------------------------------------------------
+    @cached_property
+    def messages(self) -> pd.DataFrame:
+        msgs = self._msgs
+        return pd.DataFrame({
+            "message_id": np.arange(msgs.n),
+            "sent_s": msgs.sent_s,
+            "first_received_s": msgs.first_received_s,
+            "finished_s": msgs.finished_s,
+            "receive_count": msgs.receive_count,
+            "executions": msgs.executions,
+            "successful_executions": msgs.successful,
+            "side_effects": msgs.side_effects,
+            "outcome": pd.Categorical(
+                msgs.outcome_names(),
+                categories=["deleted", "failed", "dlq", "expired", "in_queue", "in_flight"],
+            ),
+        })
+
+    @cached_property
+    def invocations(self) -> pd.DataFrame:
+        rows = self._records.invocations
+        df = pd.DataFrame.from_records(rows, columns=INVOCATION_RECORD) if rows else \
+            pd.DataFrame({c: pd.Series(dtype=float) for c in INVOCATION_RECORD})
+        ran = (df["status"] != "throttled").to_numpy()
+        billed = np.zeros(len(df))
+        if ran.any():
+            billed[ran] = billed_ms((df["end_s"] - df["start_s"]).to_numpy()[ran])
+        df.insert(6, "billed_ms", billed.astype(np.int64))
+        return df[list(INVOCATION_COLUMNS)]
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self._records.samples, columns=TIMESERIES_COLUMNS)
+        step = self._step_s
+        from simlib.engine import MAX_SAMPLES, STEPS_S
+
+        coarser = [s for s in STEPS_S if s >= step and self.end_s / s <= MAX_SAMPLES]
+        target = coarser[0] if coarser else STEPS_S[-1]
+        if target != step and len(df):
+            bucket = np.ceil(df["t_s"] / target - 1e-9) * target
+            counts = df.groupby(bucket)[["throttles", "cold_starts"]].sum()
+            levels = df[np.isclose(df["t_s"] % target, 0) | (df.index == len(df) - 1)]
+            levels = levels.set_index(np.ceil(levels["t_s"] / target - 1e-9) * target)
+            levels = levels.drop(columns=["throttles", "cold_starts"])
+            df = levels.join(counts, how="left").reset_index(drop=True)[list(TIMESERIES_COLUMNS)]
+        return df
+
+    @cached_property
+    def cost(self) -> pd.DataFrame:
+        return cost_table(self.usage)
+
+    # -- summary ------------------------------------------------------------------------
+    @cached_property
+    def usage(self) -> Usage:
+        s = self.scenario
+        fn = s.function
+        inv = self.invocations
+        ran = inv["status"] != "throttled"
+        prov = inv["provisioned"].astype(bool)
+        requests = int(ran.sum())
+        horizon = self.end_s
+        sqs = 0
+        if self._queue is not None:
+            q = self._queue
+            per_send = int(sqs_request_units(s.workload.payload_kb))
+            sqs = self._msgs.n * per_send + q.receive_calls + q.receive_units + q.delete_calls
+        db = s.database
+        return Usage(
+            architecture=fn.architecture,
+            memory_mb=fn.memory_mb,
+            requests=requests,
+            on_demand_billed_ms=float(inv.loc[ran & ~prov, "billed_ms"].sum()),
+            provisioned_billed_ms=float(inv.loc[ran & prov, "billed_ms"].sum()),
+            provisioned_concurrency=fn.provisioned_concurrency,
+            horizon_s=horizon,
+            sqs_requests=int(sqs),
+            log_gb=requests * fn.log_kb_per_invocation / 1024**2,
+            nat_gb=self._msgs.n * fn.nat_kb_per_message / 1024**2,
+            nat_hours=horizon / 3600.0 if fn.nat_kb_per_message > 0 else 0.0,
+            database_hours=horizon / 3600.0 if db is not None else 0.0,
+            database_usd_per_hour=db.instance_usd_per_hour if db is not None else 0.0,
+        )
+
+    @cached_property
+    def duplicates(self) -> np.ndarray:
+        r = self._records
+        return duplicate_flags(r.exec_message, r.exec_start, r.exec_end, r.exec_ok)
+
+    @cached_property
+    def summary(self) -> dict:
+        msgs = self._msgs
+        state = msgs.state
+        inv = self.invocations
+        status = inv["status"]
+        ran = status != "throttled"
+        invocations = int(ran.sum())
+        cold = int(inv.loc[ran, "cold"].sum())
+        deleted = state == DELETED
+        latency = (msgs.finished_s - msgs.sent_s)[deleted]
+        cost = float(self.cost["cost_usd"].sum())
+        n_deleted = int(deleted.sum())
+        db = self._database
+        out = {
+            "messages_sent": int(msgs.n),
+            "messages_deleted": n_deleted,
+            "messages_failed": int((state == FAILED).sum()),
+            "messages_dlq": int((state == DLQ).sum()),
+            "messages_expired": int((state == EXPIRED).sum()),
+            "messages_unfinished": int(((state == QUEUED) | (state == IN_FLIGHT)).sum()),
+            "executions": len(self._records.exec_message),
+            "duplicate_executions": int(self.duplicates.sum()),
+            "duplicate_side_effects": int(np.maximum(msgs.side_effects - 1, 0).sum()),
+            "invocations": invocations,
+            "cold_starts": cold,
+            "cold_start_rate": cold / invocations if invocations else 0.0,
+            "throttles": int((status == "throttled").sum()),
+            "errors": int((status == "error").sum()),
+            "timeouts": int((status == "timeout").sum()),
+            "max_concurrency": int(self._function.max_busy),
+            "latency_p50_s": float(np.percentile(latency, 50)) if len(latency) else math.nan,
+            "latency_p99_s": float(np.percentile(latency, 99)) if len(latency) else math.nan,
+            "db_connection_errors": int(db.connection_errors + db.borrow_timeouts) if db else 0,
+            "db_max_connections_used": int(db.max_used) if db else 0,
+            "cost_usd": cost,
+            "cost_per_million_usd": cost / n_deleted * 1e6 if n_deleted else math.nan,
+        }
+        assert tuple(out) == SUMMARY_KEYS
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<Result seed={self.seed} sent={s['messages_sent']} deleted={s['messages_deleted']} "
+            f"dlq={s['messages_dlq']} duplicates={s['duplicate_executions']} "
+            f"cost=${s['cost_usd']:.4f}>"
+        )
+
+
+__all__ = ["Result", "duplicate_flags", "limits"]

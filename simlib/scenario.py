@@ -1,0 +1,376 @@
+"""Scenario: the whole description of a pipeline, as plain validated data.
+
+A scenario is a tree of frozen dataclasses whose field names end in their unit. The same
+names are used by the Python API, scenario files and sweeps (dotted paths such as
+``queue.visibility_timeout_s``). Each field declares its allowed range next to its
+default, so validation, error messages and documentation cannot drift apart. Variants
+are made by copying (:meth:`Scenario.with_changes`), never by mutation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from simlib import limits
+from simlib.errors import ScenarioError
+
+_INF = math.inf
+
+
+def _spec(default, lo=None, hi=None, *, choices=None, optional=False, kind=None, note=""):
+    """A dataclass field with its allowed range attached as metadata."""
+    meta = {"lo": lo, "hi": hi, "choices": choices, "optional": optional, "note": note}
+    meta["kind"] = kind or (type(default) if default is not None else float)
+    return field(default=default, metadata=meta)
+
+
+def _allowed_text(meta) -> str:
+    parts = []
+    if meta["choices"] is not None:
+        parts.append("one of " + ", ".join(repr(c) for c in meta["choices"]))
+    elif meta["kind"] is bool:
+        parts.append("True or False")
+    else:
+        kind = "an integer" if meta["kind"] is int else "a number"
+        lo, hi = meta["lo"], meta["hi"]
+        if hi is None or hi == _INF:
+            parts.append(f"{kind} >= {lo:g}")
+        else:
+            parts.append(f"{kind} in {lo:g}..{hi:g}")
+    if meta["optional"]:
+        parts.append("or None")
+    text = " ".join(parts)
+    return f"{text} ({meta['note']})" if meta["note"] else text
+
+
+def _check_value(path: str, value, meta):
+    """Validate and normalise one value; raise ScenarioError naming path and range."""
+    if value is None:
+        if meta["optional"]:
+            return None
+        raise ScenarioError(path, value, _allowed_text(meta))
+    kind = meta["kind"]
+    if meta["choices"] is not None:
+        if value not in meta["choices"]:
+            raise ScenarioError(path, value, _allowed_text(meta))
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(path, value, _allowed_text(meta))
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ScenarioError(path, value, "a string")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(path, value, _allowed_text(meta))
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ScenarioError(path, value, _allowed_text(meta))
+        value = int(value)
+    else:
+        value = float(value)
+    if not math.isfinite(value):
+        raise ScenarioError(path, value, _allowed_text(meta))
+    lo, hi = meta["lo"], meta["hi"]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ScenarioError(path, value, _allowed_text(meta))
+    return value
+
+
+class _Section:
+    """Shared construction and validation for the scenario's sections."""
+
+    @classmethod
+    def from_dict(cls, data: dict | None, prefix: str):
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ScenarioError(prefix, data, "a mapping of field names to values")
+        known = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, value in data.items():
+            if key not in known:
+                raise ScenarioError(
+                    f"{prefix}.{key}", value, "unknown field; known: " + ", ".join(known)
+                )
+            values[key] = _check_value(f"{prefix}.{key}", value, known[key].metadata)
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> dict[str, str]:
+        """Field name -> default and allowed range, for documentation and errors."""
+        return {f.name: f"default {f.default!r}; {_allowed_text(f.metadata)}" for f in fields(cls)}
+
+
+@dataclass(frozen=True)
+class Workload(_Section):
+    """What arrives: the arrival pattern, its rate and length, and the messages' nature."""
+
+    pattern: str = _spec(
+        "poisson", choices=("poisson", "constant", "burst", "diurnal", "trace")
+    )
+    rate_per_s: float = _spec(50.0, 0.001, 100_000.0)
+    duration_s: float = _spec(400.0, 1.0, 30 * 86_400.0)
+    poison_fraction: float = _spec(0.0, 0.0, 1.0, note="share of messages that always fail")
+    payload_kb: float = _spec(2.0, *limits.MESSAGE_KB, note="SQS message size limit 1 MiB")
+    burst_start_s: float = _spec(100.0, 0.0, _INF)
+    burst_duration_s: float = _spec(60.0, 0.0, _INF)
+    burst_rate_per_s: float = _spec(500.0, 0.0, 100_000.0)
+    diurnal_period_s: float = _spec(86_400.0, 1.0, _INF)
+    diurnal_amplitude: float = _spec(0.5, 0.0, 1.0)
+    trace_path: str | None = _spec(None, optional=True, kind=str)
+
+
+@dataclass(frozen=True)
+class Queue(_Section):
+    """The SQS standard queue and its redrive policy (max_receive_count None = no DLQ)."""
+
+    visibility_timeout_s: float = _spec(30.0, *limits.VISIBILITY_TIMEOUT_S)
+    max_receive_count: int | None = _spec(5, *limits.MAX_RECEIVE_COUNT, optional=True, kind=int)
+    retention_s: float = _spec(345_600.0, *limits.RETENTION_S)
+
+
+@dataclass(frozen=True)
+class Mapping(_Section):
+    """The event source mapping: Lambda's pollers between the queue and the function."""
+
+    batch_size: int = _spec(10, *limits.BATCH_SIZE)
+    batching_window_s: float = _spec(0.0, *limits.BATCHING_WINDOW_S)
+    max_concurrency: int | None = _spec(
+        None, *limits.MAPPING_MAX_CONCURRENCY, optional=True, kind=int
+    )
+    report_batch_item_failures: bool = _spec(False)
+
+
+@dataclass(frozen=True)
+class Function(_Section):
+    """The Lambda function's configuration and its own initialisation work."""
+
+    runtime: str = _spec("python3.13", kind=str)
+    architecture: str = _spec("x86_64", choices=("x86_64", "arm64"))
+    memory_mb: int = _spec(512, *limits.MEMORY_MB)
+    timeout_s: float = _spec(30.0, *limits.TIMEOUT_S)
+    reserved_concurrency: int | None = _spec(None, 0, _INF, optional=True, kind=int)
+    provisioned_concurrency: int = _spec(0, 0, _INF)
+    idle_lifetime_s: float = _spec(600.0, 1.0, _INF, note="no official figure; 10 min measured")
+    max_lifetime_s: float = _spec(7_200.0, 60.0, _INF, note="environments recycled regardless")
+    init_s: float = _spec(0.3, 0.0, 900.0, note="the function's own init work")
+    init_in_handler: bool = _spec(False)
+    snapstart: bool = _spec(False)
+    log_kb_per_invocation: float = _spec(1.0, 0.0, _INF)
+    nat_kb_per_message: float = _spec(0.0, 0.0, _INF)
+
+
+@dataclass(frozen=True)
+class Handler(_Section):
+    """What one record costs the handler: duration at 1,769 MB, failures, database use."""
+
+    duration_distribution: str = _spec(
+        "lognormal", choices=("lognormal", "exponential", "constant")
+    )
+    duration_median_s: float = _spec(0.1, 0.0001, 900.0)
+    duration_p99_s: float = _spec(0.5, 0.0001, 9_000.0)
+    cpu_fraction: float = _spec(0.5, 0.0, 1.0)
+    failure_rate: float = _spec(0.0, 0.0, 1.0)
+    db_queries_per_message: int = _spec(1, 0, 1_000)
+    idempotency: bool = _spec(False)
+    idempotency_expiry_s: float = _spec(3_600.0, 1.0, _INF)
+    malformed_response_rate: float = _spec(0.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Database(_Section):
+    """A relational database behind the function, optionally behind a proxy."""
+
+    max_connections: int = _spec(420, 1, 100_000, note="e.g. Aurora PostgreSQL t3.medium ~420")
+    workers: int = _spec(8, 1, 10_000)
+    query_s: float = _spec(0.005, 0.0, 60.0)
+    connect_s: float = _spec(0.02, 0.0, 60.0)
+    connection_per: str = _spec("environment", choices=("environment", "invocation"))
+    proxy: bool = _spec(False)
+    proxy_max_connections: int | None = _spec(None, 1, 100_000, optional=True, kind=int)
+    proxy_borrow_timeout_s: float = _spec(120.0, 0.0, 3_600.0)
+    instance_usd_per_hour: float = _spec(0.0, 0.0, _INF)
+
+
+@dataclass(frozen=True)
+class Account(_Section):
+    """Account-wide Lambda limits shared by every function."""
+
+    concurrency_limit: int = _spec(limits.ACCOUNT_CONCURRENCY_DEFAULT, 1, 1_000_000)
+
+
+@dataclass(frozen=True)
+class Caller(_Section):
+    """A synchronous caller's retry policy for 429s (used when source is 'api')."""
+
+    max_retries: int = _spec(0, 0, 50)
+    backoff_base_s: float = _spec(0.1, 0.0, 3_600.0)
+    backoff_max_s: float = _spec(20.0, 0.0, 3_600.0)
+
+
+@dataclass(frozen=True)
+class Run(_Section):
+    """How long the run may go on after arrivals stop."""
+
+    drain_s: float = _spec(3_600.0, 0.0, 14 * 86_400.0)
+
+
+_SECTIONS = {
+    "workload": Workload,
+    "queue": Queue,
+    "mapping": Mapping,
+    "function": Function,
+    "handler": Handler,
+    "database": Database,
+    "account": Account,
+    "caller": Caller,
+    "run": Run,
+}
+_SOURCES = ("sqs", "api")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated pipeline description. Build it with :meth:`from_dict`.
+
+    Raises :class:`ScenarioError` for an unknown section or field, a wrong type, a value
+    outside the AWS range, or a combination AWS rejects (for example a function timeout
+    above the queue's visibility timeout).
+    """
+
+    source: str = "sqs"
+    workload: Workload = field(default_factory=Workload)
+    queue: Queue = field(default_factory=Queue)
+    mapping: Mapping = field(default_factory=Mapping)
+    function: Function = field(default_factory=Function)
+    handler: Handler = field(default_factory=Handler)
+    database: Database | None = field(default_factory=Database)
+    account: Account = field(default_factory=Account)
+    caller: Caller = field(default_factory=Caller)
+    run: Run = field(default_factory=Run)
+
+    def __post_init__(self):
+        _check_consistency(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None = None) -> Scenario:
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise ScenarioError("scenario", data, "a mapping of section names to mappings")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "source":
+                if value not in _SOURCES:
+                    raise ScenarioError("source", value, "one of 'sqs', 'api'")
+                values[key] = value
+            elif key in _SECTIONS:
+                if key == "database" and value is None:
+                    values[key] = None
+                else:
+                    values[key] = _SECTIONS[key].from_dict(value, key)
+            else:
+                raise ScenarioError(
+                    key, value, "unknown section; known: source, " + ", ".join(_SECTIONS)
+                )
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict; ``Scenario.from_dict(s.to_dict()) == s``."""
+        return dataclasses.asdict(self)
+
+    def with_changes(self, changes: dict[str, Any]) -> Scenario:
+        """A validated copy with dotted-path changes, e.g. ``{"queue.visibility_timeout_s": 10}``.
+
+        ``{"database": None}`` removes the database; setting a database field on a
+        scenario without one starts from the database defaults.
+        """
+        data = self.to_dict()
+        for path, value in changes.items():
+            head, _, rest = path.partition(".")
+            if not rest:
+                if head != "source" and head not in _SECTIONS:
+                    raise ScenarioError(path, value, "unknown section")
+                data[head] = value
+                continue
+            if head not in _SECTIONS or "." in rest:
+                raise ScenarioError(path, value, "a path of the form section.field")
+            if data.get(head) is None:
+                data[head] = {}
+            data[head][rest] = value
+        return Scenario.from_dict(data)
+
+    def get(self, path: str):
+        """The value at a dotted path (``"queue.visibility_timeout_s"``)."""
+        obj: Any = self
+        for part in path.split("."):
+            if obj is None or not hasattr(obj, part):
+                raise ScenarioError(path, None, "a known section.field path")
+            obj = getattr(obj, part)
+        return obj
+
+
+def _check_consistency(s: Scenario) -> None:
+    """Rules that involve more than one field (AWS rejects these combinations)."""
+    fn, q, m, h = s.function, s.queue, s.mapping, s.handler
+    if s.source not in _SOURCES:
+        raise ScenarioError("source", s.source, "one of 'sqs', 'api'")
+    from simlib.runtimes import known_runtimes, snapstart_runtimes
+
+    if fn.runtime not in known_runtimes():
+        raise ScenarioError("function.runtime", fn.runtime, "one of " + ", ".join(known_runtimes()))
+    if fn.snapstart and fn.runtime not in snapstart_runtimes():
+        raise ScenarioError(
+            "function.snapstart", True,
+            "True only for runtimes with SnapStart data: " + ", ".join(snapstart_runtimes()),
+        )
+    limit = s.account.concurrency_limit
+    if fn.reserved_concurrency is not None:
+        top = limit - limits.UNRESERVED_MIN
+        if fn.reserved_concurrency > top:
+            raise ScenarioError(
+                "function.reserved_concurrency", fn.reserved_concurrency,
+                f"0..{max(top, 0)} (account.concurrency_limit {limit} minus "
+                f"{limits.UNRESERVED_MIN} that must stay unreserved)",
+            )
+    cap = fn.reserved_concurrency if fn.reserved_concurrency is not None else limit
+    if fn.reserved_concurrency is None:
+        cap = limit - limits.UNRESERVED_MIN if limit > limits.UNRESERVED_MIN else limit
+    if fn.provisioned_concurrency > cap:
+        raise ScenarioError(
+            "function.provisioned_concurrency", fn.provisioned_concurrency,
+            f"0..{cap} (at most the reserved concurrency, and leaving "
+            f"{limits.UNRESERVED_MIN} unreserved in the account)",
+        )
+    if h.duration_distribution == "lognormal" and h.duration_p99_s <= h.duration_median_s:
+        raise ScenarioError(
+            "handler.duration_p99_s", h.duration_p99_s,
+            f"greater than handler.duration_median_s ({h.duration_median_s:g}) for a lognormal",
+        )
+    if s.source == "sqs":
+        if fn.timeout_s > q.visibility_timeout_s:
+            raise ScenarioError(
+                "function.timeout_s", fn.timeout_s,
+                f"at most queue.visibility_timeout_s ({q.visibility_timeout_s:g}); "
+                "AWS rejects an event source mapping whose function timeout exceeds "
+                "the queue's visibility timeout",
+            )
+        if m.batch_size > 10 and m.batching_window_s < 1:
+            raise ScenarioError(
+                "mapping.batching_window_s", m.batching_window_s,
+                ">= 1 when mapping.batch_size is above 10 (AWS requires a batching window)",
+            )
+    w = s.workload
+    if w.pattern == "trace" and not w.trace_path:
+        raise ScenarioError("workload.trace_path", w.trace_path, "a CSV path when pattern is 'trace'")
+    db = s.database
+    if db is not None and db.proxy_max_connections is not None:
+        if db.proxy_max_connections > db.max_connections:
+            raise ScenarioError(
+                "database.proxy_max_connections", db.proxy_max_connections,
+                f"1..{db.max_connections} (database.max_connections)",
+            )

@@ -1,0 +1,231 @@
+"""Checks on the price table and the bill arithmetic.
+
+Why: a wrong price or an off-by-one in the rounding changes every cost figure the
+notebooks show, silently. These tests pin the hand-computed bills and AWS's billing
+rules (1 ms rounding, 64 KB SQS chunks) so such a change fails here first.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simlib import pricing
+from simlib.pricing import Usage, billed_ms, cost_table, load_prices, price, sqs_request_units
+
+
+def usage(**changes):
+    """A Usage of nothing at 1024 MB on x86_64 over an hour, with ``changes`` applied."""
+    base = {
+        "architecture": "x86_64", "memory_mb": 1024, "requests": 0,
+        "on_demand_billed_ms": 0.0, "provisioned_billed_ms": 0.0,
+        "provisioned_concurrency": 0, "horizon_s": 3600.0, "sqs_requests": 0,
+    }
+    return Usage(**{**base, **changes})
+
+
+def line(table, service, item):
+    rows = table[(table["service"] == service) & (table["item"] == item)]
+    assert len(rows) == 1, f"{service}/{item} appears {len(rows)} times"
+    return rows.iloc[0]
+
+
+# -- the price table ---------------------------------------------------------------
+
+
+def test_every_price_row_has_a_https_source_a_date_and_a_note():
+    df = load_prices()
+    assert list(df.columns) == [
+        "service", "item", "architecture", "unit", "unit_price_usd",
+        "effective_date", "source_url", "note",
+    ]
+    assert df["source_url"].str.startswith("https://").all()
+    assert pd.to_datetime(df["effective_date"], format="%Y-%m-%d").notna().all()
+    assert (df["note"].str.len() > 0).all()
+    assert (df["unit_price_usd"] > 0).all()
+
+
+def test_prices_as_published_for_us_east_1():
+    assert price("lambda", "requests") == pytest.approx(0.20 / 1e6, rel=1e-12)
+    assert price("lambda", "compute_gb_s", "x86_64") == 0.0000166667
+    assert price("lambda", "compute_gb_s", "arm64") == 0.0000133334
+    assert price("lambda", "provisioned_gb_s", "x86_64") == 0.0000041667
+    assert price("lambda", "provisioned_gb_s", "arm64") == 0.0000033334
+    assert price("lambda", "provisioned_compute_gb_s", "x86_64") == 0.0000097222
+    assert price("lambda", "provisioned_compute_gb_s", "arm64") == 0.0000077778
+    assert price("sqs", "requests") == pytest.approx(0.40 / 1e6, rel=1e-12)
+    assert price("sqs", "requests_fifo") == pytest.approx(0.50 / 1e6, rel=1e-12)
+    assert price("logs", "ingestion_gb") == 0.50
+    assert price("nat", "processed_gb") == 0.045
+    assert price("nat", "hours") == 0.045
+
+
+def test_price_falls_back_to_any_for_architecture_independent_items():
+    assert price("lambda", "requests", "arm64") == price("lambda", "requests", "x86_64")
+    assert price("sqs", "requests", "arm64") == price("sqs", "requests")
+
+
+def test_missing_price_is_a_key_error_naming_what_was_asked():
+    with pytest.raises(KeyError, match=r"service='lambda' item='compute_gb_s' architecture='any'"):
+        price("lambda", "compute_gb_s")
+    with pytest.raises(KeyError, match=r"service='dynamodb' item='reads' architecture='arm64'"):
+        price("dynamodb", "reads", "arm64")
+
+
+def test_load_prices_is_cached_by_path():
+    assert load_prices() is load_prices()
+
+
+def test_a_duplicated_price_row_is_rejected(tmp_path):
+    text = pricing.PRICES_PATH.read_text()
+    first_row = text.splitlines()[1]
+    bad = tmp_path / "prices.csv"
+    bad.write_text(text + first_row + "\n")
+    with pytest.raises(ValueError, match="more than one price"):
+        load_prices(bad)
+
+
+# -- billing rules -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "seconds, ms",
+    [(0.0001, 1), (0.0, 1), (0.001, 1), (0.1, 100), (0.1004, 101), (0.3, 300),
+     (1.0, 1000), (1.0001, 1001), (900.0, 900_000)],
+)
+def test_billed_ms_rounds_up_to_the_next_millisecond(seconds, ms):
+    assert billed_ms(seconds) == ms
+    assert isinstance(billed_ms(seconds), float)
+
+
+def test_billed_ms_is_vectorised():
+    out = billed_ms(np.array([0.0001, 0.1, 0.1004, 0.7]))
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, [1, 100, 101, 700])
+    # Exact millisecond values from arithmetic, not literals, are not bumped either:
+    # an INIT of 0.1 s plus a handler of 0.2 s is 0.30000000000000004 s in binary.
+    np.testing.assert_array_equal(billed_ms(np.arange(1, 2001) / 1000), np.arange(1, 2001))
+    assert billed_ms(0.1 + 0.2) == 300
+    np.testing.assert_array_equal(billed_ms(np.array([0.1, 0.7]) + 0.2), [300, 900])
+
+
+def test_billed_ms_rejects_negative_durations():
+    with pytest.raises(ValueError, match=r"duration_s = -0\.5 is not allowed"):
+        billed_ms(-0.5)
+
+
+@pytest.mark.parametrize(
+    "kb, units", [(0, 1), (1, 1), (64, 1), (65, 2), (128, 2), (256, 4), (1024, 16)]
+)
+def test_sqs_bills_each_64_kb_chunk_as_one_request(kb, units):
+    assert sqs_request_units(kb) == units
+    assert isinstance(sqs_request_units(kb), int)
+
+
+def test_sqs_request_units_is_vectorised():
+    np.testing.assert_array_equal(sqs_request_units(np.array([1, 64, 65, 256])), [1, 1, 2, 4])
+
+
+def test_sqs_request_units_rejects_negative_payloads():
+    with pytest.raises(ValueError, match=r"payload_kb = -1 is not allowed"):
+        sqs_request_units(-1)
+
+
+# -- the bill ----------------------------------------------------------------------
+
+
+def test_hand_computed_on_demand_bill():
+    # 1M invocations of 100 ms at 1024 MB on x86_64:
+    # 1M x 0.1 s x 1 GB = 100,000 GB-s at $0.0000166667, plus 1M requests at $0.20/M.
+    u = usage(requests=1_000_000, on_demand_billed_ms=1_000_000 * billed_ms(0.1))
+    table = cost_table(u)
+    compute = line(table, "lambda", "compute_gb_s")
+    assert compute["quantity"] == pytest.approx(100_000)
+    assert compute["cost_usd"] == pytest.approx(100_000 * 0.0000166667)
+    assert line(table, "lambda", "requests")["cost_usd"] == pytest.approx(0.20)
+    assert table["cost_usd"].sum() == pytest.approx(1.66667 + 0.20)
+
+
+def test_table_has_a_stable_shape():
+    table = cost_table(usage())
+    assert list(table.columns) == ["service", "item", "quantity", "unit", "unit_price_usd",
+                                   "cost_usd"]
+    assert list(zip(table["service"], table["item"])) == [
+        ("lambda", "requests"), ("lambda", "compute_gb_s"), ("lambda", "provisioned_gb_s"),
+        ("lambda", "provisioned_compute_gb_s"), ("sqs", "requests"), ("logs", "ingestion_gb"),
+        ("nat", "processed_gb"), ("nat", "hours"), ("database", "instance_hours"),
+    ]
+    assert table["cost_usd"].sum() == 0.0
+    np.testing.assert_allclose(table["cost_usd"], table["quantity"] * table["unit_price_usd"])
+
+
+def test_arm64_is_cheaper_than_x86_for_the_same_gb_seconds():
+    work = {"requests": 1_000_000, "on_demand_billed_ms": 1e8,
+            "provisioned_concurrency": 10, "provisioned_billed_ms": 5e7}
+    x86 = cost_table(usage(architecture="x86_64", **work)).set_index(["service", "item"])
+    arm = cost_table(usage(architecture="arm64", **work)).set_index(["service", "item"])
+    pd.testing.assert_series_equal(x86["quantity"], arm["quantity"])
+    for item in ("compute_gb_s", "provisioned_gb_s", "provisioned_compute_gb_s"):
+        assert arm.loc[("lambda", item), "cost_usd"] < x86.loc[("lambda", item), "cost_usd"]
+    assert arm.loc[("lambda", "requests"), "cost_usd"] == x86.loc[("lambda", "requests"),
+                                                                  "cost_usd"]
+    assert arm["cost_usd"].sum() < x86["cost_usd"].sum()
+
+
+def test_provisioned_line_is_concurrency_times_gb_times_seconds_times_price():
+    # 5 environments of 2048 MB kept for 2 hours, used or not.
+    table = cost_table(usage(architecture="arm64", memory_mb=2048, provisioned_concurrency=5,
+                             horizon_s=7200.0))
+    row = line(table, "lambda", "provisioned_gb_s")
+    assert row["quantity"] == pytest.approx(5 * 2.0 * 7200)
+    assert row["cost_usd"] == pytest.approx(5 * 2.0 * 7200 * 0.0000033334)
+    # Time the provisioned environments spent working is billed at its own rate.
+    table = cost_table(usage(provisioned_concurrency=5, provisioned_billed_ms=3_600_000))
+    row = line(table, "lambda", "provisioned_compute_gb_s")
+    assert row["cost_usd"] == pytest.approx(3600 * 1.0 * 0.0000097222)
+
+
+def test_sqs_logs_nat_and_database_lines():
+    u = usage(sqs_requests=3_000_000, log_gb=2.0, nat_gb=10.0, nat_hours=24.0,
+              database_hours=24.0, database_usd_per_hour=0.12)
+    table = cost_table(u)
+    assert line(table, "sqs", "requests")["cost_usd"] == pytest.approx(1.20)
+    assert line(table, "logs", "ingestion_gb")["cost_usd"] == pytest.approx(1.00)
+    assert line(table, "nat", "processed_gb")["cost_usd"] == pytest.approx(0.45)
+    assert line(table, "nat", "hours")["cost_usd"] == pytest.approx(1.08)
+    db = line(table, "database", "instance_hours")
+    assert (db["unit"], db["unit_price_usd"], db["cost_usd"]) == ("hour", 0.12, pytest.approx(2.88))
+
+
+def test_fifo_queue_requests_cost_more():
+    std = line(cost_table(usage(sqs_requests=2_000_000)), "sqs", "requests")
+    fifo = line(cost_table(usage(sqs_requests=2_000_000, fifo=True)), "sqs", "requests")
+    assert std["cost_usd"] == pytest.approx(0.80)
+    assert fifo["cost_usd"] == pytest.approx(1.00)
+
+
+# -- input validation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, pattern",
+    [
+        ({"architecture": "arm"}, r"architecture = 'arm' is not allowed: one of 'x86_64', 'arm64'"),
+        ({"memory_mb": 64}, r"memory_mb = 64 is not allowed: a number in 128\.\.10240"),
+        ({"memory_mb": 20_000}, r"memory_mb = 20000 is not allowed"),
+        ({"requests": -1}, r"requests = -1 is not allowed: a finite number >= 0"),
+        ({"on_demand_billed_ms": float("nan")}, r"on_demand_billed_ms = nan is not allowed"),
+        ({"horizon_s": -5.0}, r"horizon_s = -5\.0 is not allowed"),
+        ({"nat_gb": float("inf")}, r"nat_gb = inf is not allowed"),
+        ({"database_usd_per_hour": -0.1}, r"database_usd_per_hour = -0\.1 is not allowed"),
+        ({"sqs_requests": True}, r"sqs_requests = True is not allowed"),
+        ({"fifo": "yes"}, r"fifo = 'yes' is not allowed: True or False"),
+    ],
+)
+def test_bad_usage_is_a_value_error_naming_field_value_and_range(changes, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        usage(**changes)
+
+
+def test_cost_table_wants_a_usage():
+    with pytest.raises(TypeError, match="expects a Usage, got dict"):
+        cost_table({"requests": 1})

@@ -1,0 +1,146 @@
+"""Tests for the measured INIT floor per runtime (simlib.runtimes, data/runtime_init.csv).
+
+They pin what the model relies on: the CSV holds every runtime users may pick, the
+fitted medians keep the order seen on AWS, sampling is reproducible, the memory-size
+rule is the documented one, bad input fails with a message naming the field, and the
+committed CSV is exactly what the generator script produces.
+"""
+
+import csv
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+from simlib import runtimes
+from simlib.runtimes import DATA_PATH, InitProfile, init_profile
+
+REQUIRED = {
+    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "nodejs20.x", "nodejs22.x", "nodejs24.x",
+    "java11", "java17", "java21", "java25",
+    "dotnet8", "dotnet10", "ruby3.2", "ruby3.3", "ruby3.4", "go", "rust",
+}
+COLUMNS = ["runtime", "snapstart", "architecture", "memory_mb", "init_ms",
+           "snapshot_date", "source"]
+SCRIPT = DATA_PATH.parent / "make_runtime_init.py"
+SHARED = DATA_PATH.parent.parent.parent / "shared" / "data" / "lambda-perf"
+
+
+def _csv_rows():
+    with DATA_PATH.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        return reader.fieldnames, list(reader)
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("make_runtime_init", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_csv_columns_values_and_required_runtimes():
+    header, rows = _csv_rows()
+    assert header == COLUMNS
+    assert REQUIRED <= {r["runtime"] for r in rows}
+    assert {r["runtime"] for r in rows if r["snapstart"] == "True"} == {"java11", "java17",
+                                                                        "java21"}
+    assert {r["snapstart"] for r in rows} == {"True", "False"}
+    assert {r["architecture"] for r in rows} == {"x86_64", "arm64"}
+    assert {int(r["memory_mb"]) for r in rows} == {128, 256, 512, 1024}
+    assert {r["snapshot_date"] for r in rows} == {"2025-10-18", "2026-08-22"}
+    assert {r["source"] for r in rows} == {"maxday/lambda-perf daily snapshot (Apache-2.0)"}
+    assert all(0 < float(r["init_ms"]) < 10_000 for r in rows)
+
+
+def test_known_runtimes_match_csv():
+    _, rows = _csv_rows()
+    assert runtimes.known_runtimes() == tuple(sorted({r["runtime"] for r in rows}))
+    assert runtimes.snapstart_runtimes() == ("java11", "java17", "java21")
+    assert runtimes.INIT_TIMEOUT_S == 10.0
+
+
+def test_fit_is_lognormal_of_the_measurements():
+    _, rows = _csv_rows()
+    ms = np.array([float(r["init_ms"]) for r in rows
+                   if (r["runtime"], r["snapstart"], r["architecture"], r["memory_mb"])
+                   == ("python3.13", "False", "x86_64", "512")])
+    p = init_profile("python3.13")
+    assert p == InitProfile("python3.13", "x86_64", 512, False, p.median_s, p.sigma, 20)
+    assert p.median_s == pytest.approx(math.exp(np.log(ms / 1000).mean()))
+    assert p.sigma == pytest.approx(np.log(ms).std(ddof=1))
+    assert init_profile("python3.14").n == 10  # only in the later snapshot
+
+
+def test_medians_keep_the_measured_order():
+    med = {rt: init_profile(rt).median_s for rt in runtimes.known_runtimes()}
+    assert med["java21"] > med["python3.13"]
+    assert med["dotnet8"] > med["python3.13"]
+    assert med["go"] < med["python3.13"]
+    assert med["rust"] < med["python3.13"]
+    assert all(0.005 < m < 2.0 for m in med.values())
+
+
+def test_snapstart_restore_is_its_own_distribution():
+    plain = init_profile("java21")
+    restore = init_profile("java21", snapstart=True)
+    assert restore.snapstart and not plain.snapstart
+    # A hello-world restores slower than it inits; the ~95% ranges do not even overlap.
+    assert restore.median_s * math.exp(-2 * restore.sigma) > plain.median_s * math.exp(
+        2 * plain.sigma)
+
+
+def test_sample_is_reproducible_and_centred():
+    p = init_profile("nodejs22.x", "arm64", 1024)
+    a = p.sample(np.random.default_rng(7), 20_000)
+    b = p.sample(np.random.default_rng(7), 20_000)
+    c = p.sample(np.random.default_rng(8), 20_000)
+    assert a.shape == (20_000,)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert (a > 0).all()
+    assert abs(np.median(a) / p.median_s - 1) < 0.10
+
+
+@pytest.mark.parametrize("asked, used", [
+    (128, 128), (512, 512), (1024, 1024),
+    (100, 128),  # below Lambda's minimum, still the nearest measured size
+    (2048, 1024), (3008, 1024), (10_240, 1024),
+    (192, 256), (384, 512), (768, 1024),  # exact ties go to the larger size
+    (383, 256), (700, 512),
+])
+def test_nearest_measured_memory(asked, used):
+    assert init_profile("python3.12", memory_mb=asked).memory_mb == used
+
+
+def test_architecture_is_kept_and_falls_back_only_without_data():
+    assert init_profile("go", "arm64").architecture == "arm64"
+    assert init_profile("go", "arm64").median_s != init_profile("go", "x86_64").median_s
+    # SnapStart was only measured on x86_64, so arm64 borrows those figures.
+    assert init_profile("java17", "arm64", snapstart=True) == init_profile(
+        "java17", "x86_64", snapstart=True)
+
+
+def test_unknown_runtime_is_rejected_with_field_and_allowed_values():
+    with pytest.raises(ValueError, match=r"function\.runtime = 'python2\.7'.*python3\.13"):
+        init_profile("python2.7")
+
+
+def test_snapstart_without_data_is_rejected():
+    with pytest.raises(ValueError,
+                       match=r"function\.snapstart.*'python3\.13'.*java11, java17, java21"):
+        init_profile("python3.13", snapstart=True)
+
+
+def test_unknown_architecture_is_rejected():
+    with pytest.raises(ValueError, match=r"function\.architecture = 'x86'.*arm64"):
+        init_profile("python3.13", "x86")
+
+
+def test_script_reproduces_committed_csv():
+    if not SHARED.is_dir():
+        pytest.skip(f"lambda-perf snapshots not found at {SHARED}; cannot rebuild the CSV")
+    script = _load_script()
+    assert script.render_csv(script.build_rows(SHARED)) == DATA_PATH.read_text()
