@@ -48,7 +48,7 @@ class RecordDraws:
         self.failure_rate = handler.failure_rate
 
     def duration(self, message: int, attempt: int) -> float:
-        return float(self.durations.column(attempt)[message])
+        return self.durations.column(attempt)[message]
 
     def fails(self, message: int, attempt: int) -> bool:
         return self.failure_rate > 0 and self.failures.column(attempt)[message] < self.failure_rate

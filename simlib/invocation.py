@@ -81,14 +81,14 @@ class Executor:
         failed = 0
         status = "ok"
         ran = 0
-        first_attempt = int(msgs.executions[batch[0]])
+        first_attempt = msgs.executions[batch[0]]
         for m in batch:
             if t >= deadline:
                 break
             if self.stepped and t > env.now:
                 yield env.timeout(t - env.now)
             ran += 1
-            k = int(msgs.executions[m])
+            k = msgs.executions[m]
             msgs.executions[m] = k + 1
             start = t
             ok = True

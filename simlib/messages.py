@@ -1,10 +1,14 @@
-"""Per-message state of a run, held in NumPy arrays indexed by message id.
+"""Per-message state of a run, one column per fact, indexed by message id.
 
-One row per message would cost a Python object each; arrays keep a million messages
-within memory and let the results be built with one vectorised pass at the end.
+One object per message would cost far more memory; columns keep a million messages
+small. While the run goes on the columns are Python lists (element access from Python
+is several times faster than NumPy scalar indexing, and it is the hot path); at the end
+:meth:`MessageTable.freeze` turns them into NumPy arrays for one vectorised pass.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,18 +29,33 @@ class MessageTable:
     def __init__(self, sent_s: np.ndarray, poison: np.ndarray, retention_s: float):
         n = len(sent_s)
         self.n = n
-        self.sent_s = sent_s
-        self.poison = poison
-        self.expires_s = sent_s + retention_s
-        self.state = np.zeros(n, dtype=np.int8)
-        self.first_received_s = np.full(n, np.nan)
-        self.finished_s = np.full(n, np.nan)
-        self.receive_count = np.zeros(n, dtype=np.int32)
-        self.executions = np.zeros(n, dtype=np.int32)
-        self.successful = np.zeros(n, dtype=np.int32)
-        self.side_effects = np.zeros(n, dtype=np.int32)
+        self.sent_s = sent_s.tolist()
+        self.poison = poison.tolist()
+        self.expires_s = (sent_s + retention_s).tolist()
+        self.state = [QUEUED] * n
+        self.first_received_s = [math.nan] * n
+        self.finished_s = [math.nan] * n
+        self.receive_count = [0] * n
+        self.executions = [0] * n
+        self.successful = [0] * n
+        self.side_effects = [0] * n
         self.settled = 0
         self.on_all_settled = None  # callback set by the engine
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Turn the columns into NumPy arrays once the run is over."""
+        if self.frozen:
+            return
+        self.frozen = True
+        self.sent_s = np.asarray(self.sent_s, dtype=float)
+        self.poison = np.asarray(self.poison, dtype=bool)
+        self.expires_s = np.asarray(self.expires_s, dtype=float)
+        self.state = np.asarray(self.state, dtype=np.int8)
+        self.first_received_s = np.asarray(self.first_received_s, dtype=float)
+        self.finished_s = np.asarray(self.finished_s, dtype=float)
+        for name in ("receive_count", "executions", "successful", "side_effects"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=np.int32))
 
     def settle(self, m: int, state: int, now: float) -> None:
         """Give message ``m`` its final state (deleted, failed, dlq or expired)."""

@@ -60,6 +60,7 @@ class EventSourceMapping:
         self._waiting: dict[simpy.Event, float] = {}
         self._throttled_since_tick = False
         self._retiring = 0
+        self._gathering_need = 0  # messages that pollers inside a batching window still want
         for _ in range(self.floor):
             self._start_poller()
         env.process(self._scaler())
@@ -77,7 +78,8 @@ class EventSourceMapping:
             yield env.timeout(SCALE_TICK_S)
             now = env.now
             visible = q.visible(now)
-            if visible > 0 and not self._waiting and not self._throttled_since_tick:
+            backlog = visible - self._gathering_need  # what no poller is about to take
+            if backlog > 0 and not self._waiting and not self._throttled_since_tick:
                 for _ in range(int(min(add_per_tick, self.ceiling - self.pollers))):
                     self._start_poller()
             elif visible == 0 and self.pollers > self.floor:
@@ -112,12 +114,18 @@ class EventSourceMapping:
             first_receive = env.now
             window_end = first_receive + self.window_s
             while len(batch) < self.batch_size and env.now < window_end:
-                wake = min(q.next_visible_s(), window_end)
+                need = self.batch_size - len(batch)
+                wake = min(q.time_visible(need), window_end)
                 if wake > env.now:
+                    self._gathering_need += need
                     yield env.timeout(wake - env.now)
-                want = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size - len(batch))
-                more = q.receive(want, self.payload_kb)
-                batch.extend(more)
+                    self._gathering_need -= need
+                while len(batch) < self.batch_size:
+                    want = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size - len(batch))
+                    more = q.receive(want, self.payload_kb)
+                    if not more:
+                        break
+                    batch.extend(more)
             yield from self._invoke(batch, first_receive)
 
     def _invoke(self, batch: list[int], first_receive: float):

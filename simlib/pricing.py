@@ -89,16 +89,25 @@ def load_prices(path=PRICES_PATH) -> pd.DataFrame:
     return df
 
 
+@lru_cache(maxsize=8)
+def _price_index(path=PRICES_PATH) -> dict[tuple[str, str, str], tuple[float, str]]:
+    """(service, item, architecture) -> (unit price, unit): a bill needs a dozen lookups."""
+    df = load_prices(path)
+    return {
+        (r.service, r.item, r.architecture): (float(r.unit_price_usd), r.unit)
+        for r in df.itertuples(index=False)
+    }
+
+
 def price(service: str, item: str, architecture: str = "any") -> float:
     """Unit price in USD for ``service``/``item``, falling back to the ``any`` row when
     the price does not depend on the architecture (requests, SQS, logs, NAT)."""
-    df = load_prices()
-    rows = df[(df["service"] == service) & (df["item"] == item)]
-    for arch in dict.fromkeys((architecture, "any")):
-        hit = rows[rows["architecture"] == arch]
-        if len(hit):
-            return float(hit["unit_price_usd"].iloc[0])
-    have = sorted(rows["architecture"]) or "none"
+    index = _price_index()
+    for arch in (architecture, "any"):
+        hit = index.get((service, item, arch))
+        if hit is not None:
+            return hit[0]
+    have = sorted(a for (s, i, a) in index if (s, i) == (service, item)) or "none"
     raise KeyError(
         f"no price for service={service!r} item={item!r} architecture={architecture!r} "
         f"(architectures priced: {have}) in {PRICES_PATH}"
@@ -168,10 +177,11 @@ def cost_table(usage: Usage) -> pd.DataFrame:
         raise TypeError(f"cost_table expects a Usage, got {type(usage).__name__}")
     arch = usage.architecture
     gb = usage.memory_mb / 1024.0
-    prices = load_prices()
+
+    units = {(s, i): u for (s, i, _), (_, u) in _price_index().items()}
 
     def unit(service, item):
-        return prices.loc[(prices["service"] == service) & (prices["item"] == item), "unit"].iloc[0]
+        return units[(service, item)]
 
     def line(service, item, quantity, price_item=None):
         p_item = price_item or item

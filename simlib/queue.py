@@ -6,18 +6,18 @@ the message is still undeleted makes it visible again; a heap entry whose messag
 deleted or received again since is stale and skipped (its token is the receive count at
 the time of the receive, the model's receipt handle).
 
-Idle consumers register as waiters; the queue wakes one waiter per newly visible
-message at the moment it becomes visible, so long polling costs one event per wake
-rather than a timer per poller.
+Idle consumers register as waiters; the queue schedules the longest-waiting one to wake
+at the moment the next message becomes visible, so long polling costs one event per
+wake rather than a timer per poller.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
 
-import numpy as np
 import simpy
 
 from simlib import limits
@@ -49,7 +49,7 @@ class SqsQueue:
 
     # -- levels -------------------------------------------------------------------
     def _arrived(self, now: float) -> int:
-        return int(np.searchsorted(self.msgs.sent_s, now, side="right"))
+        return bisect.bisect_right(self.msgs.sent_s, now)
 
     def visible(self, now: float) -> int:
         """ApproximateNumberOfMessagesVisible at ``now``."""
@@ -62,12 +62,30 @@ class SqsQueue:
             return self.env.now
         t = math.inf
         if self._next_arrival < self.msgs.n:
-            t = float(self.msgs.sent_s[self._next_arrival])
+            t = self.msgs.sent_s[self._next_arrival]
         heap, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
         while heap and not (state[heap[0][1]] == IN_FLIGHT and rc[heap[0][1]] == heap[0][2]):
             heapq.heappop(heap)  # deleted or received again since: stale
         if heap:
             t = min(t, heap[0][0])
+        return t
+
+    def time_visible(self, count: int) -> float:
+        """Earliest time at which ``count`` messages may be visible (a consumer's wake-up).
+
+        Exact for arrivals; a message returning from in-flight may come sooner, so the
+        earliest pending visibility deadline bounds it too.
+        """
+        now = self.env.now
+        have = self.visible_returned
+        arrived = self._arrived(now)
+        if have + arrived - self._next_arrival >= count:
+            return now
+        k = self._next_arrival + count - have - 1
+        t = self.msgs.sent_s[k] if k < self.msgs.n else math.inf
+        heap = self._deadlines
+        if heap:
+            t = min(t, max(heap[0][0], now))
         return t
 
     # -- visibility -----------------------------------------------------------------
@@ -107,6 +125,8 @@ class SqsQueue:
         max_receive_count moves to the DLQ and is not delivered (as SQS redrive does).
         """
         now = self.env.now
+        if now >= self._armed_at:
+            self._armed_at = math.inf  # the armed waiter's moment has come
         self._release_deadlines(now)
         msgs = self.msgs
         out: list[int] = []
@@ -116,7 +136,7 @@ class SqsQueue:
             if m < 0:
                 break
             if now >= msgs.expires_s[m]:
-                msgs.settle(m, EXPIRED, float(msgs.expires_s[m]))
+                msgs.settle(m, EXPIRED, msgs.expires_s[m])
                 continue
             if self.max_receives is not None and msgs.receive_count[m] >= self.max_receives:
                 self.dlq_depth += 1
@@ -127,7 +147,7 @@ class SqsQueue:
                 msgs.first_received_s[m] = now
             msgs.state[m] = IN_FLIGHT
             self.in_flight += 1
-            heapq.heappush(self._deadlines, (now + self.visibility_s, m, int(msgs.receive_count[m])))
+            heapq.heappush(self._deadlines, (now + self.visibility_s, m, msgs.receive_count[m]))
             out.append(m)
         if out:
             self.receive_calls += 1
@@ -147,7 +167,7 @@ class SqsQueue:
 
     def receipt(self, m: int) -> int:
         """The receipt handle of message ``m``'s latest receive (its receive count)."""
-        return int(self.msgs.receive_count[m])
+        return self.msgs.receive_count[m]
 
     def delete(self, receipts: list[tuple[int, int]]) -> int:
         """DeleteMessageBatch calls (10 entries each) for (message, receipt) pairs.
@@ -169,7 +189,7 @@ class SqsQueue:
                 continue
             if now >= msgs.expires_s[m]:
                 self._forget(m, state)
-                msgs.settle(m, EXPIRED, float(msgs.expires_s[m]))
+                msgs.settle(m, EXPIRED, msgs.expires_s[m])
                 continue
             self._forget(m, state)
             msgs.settle(m, DELETED, now)
@@ -201,29 +221,23 @@ class SqsQueue:
         return len(self._waiters)
 
     def _arm(self) -> None:
+        """Schedule the longest-waiting consumer to wake when the next message shows.
+
+        Only one waiter is armed at a time: it takes up to 10 messages, and its receive
+        arms the next waiter if more are visible. A waiter that wakes to find the
+        message gone (another consumer took it) simply waits again.
+        """
+        if not self._waiters:
+            return
         t = self.next_visible_s()
-        if t < self._armed_at:
-            self._armed_at = t
-            timer = self.env.timeout(max(t - self.env.now, 0.0))
-            timer.callbacks.append(self._wake)
+        if t >= self._armed_at:
+            return
+        ev = self._waiters.popleft()
+        self._armed_at = t
+        ev._ok = True
+        ev._value = True
+        self.env.schedule(ev, delay=max(t - self.env.now, 0.0))
 
-    def _wake(self, _event) -> None:
-        now = self.env.now
-        if now >= self._armed_at:
-            self._armed_at = math.inf
-        n = self.visible(now)
-        while n > 0 and self._waiters:
-            ev = self._waiters.popleft()
-            if not ev.triggered:
-                ev.succeed(True)
-                n -= 1
-        if self._waiters:
-            self._arm()
-
-    def unsettled_states(self) -> tuple[int, int]:
-        """(in_queue, in_flight) counts, for the end-of-run check."""
-        self._release_deadlines(self.env.now)
-        return self.visible(self.env.now), self.in_flight
 
 
 __all__ = ["SqsQueue", "DELETED", "DLQ", "EXPIRED"]

@@ -73,6 +73,7 @@ class Result:
         self._database = database
         self._idempotency = idempotency
         self._step_s = step_s
+        messages.freeze()
         self._settle_expiry()
 
     def _settle_expiry(self) -> None:

@@ -45,12 +45,13 @@ class KeyedColumns:
 
     def __init__(self, streams: Streams, stream: str, size: int, draw):
         self._streams, self._stream, self._size, self._draw = streams, stream, size, draw
-        self.columns: list[np.ndarray] = []
+        self.columns: list[list[float]] = []
 
-    def column(self, k: int) -> np.ndarray:
+    def column(self, k: int) -> list[float]:
+        """Column k as a list (fast scalar access from the engine's hot path)."""
         while len(self.columns) <= k:
             rng = self._streams.generator(self._stream, len(self.columns))
-            self.columns.append(self._draw(rng, self._size))
+            self.columns.append(self._draw(rng, self._size).tolist())
         return self.columns[k]
 
 
@@ -59,11 +60,11 @@ class ChunkedStream:
 
     def __init__(self, streams: Streams, stream: str, draw, chunk: int = 1024):
         self._streams, self._stream, self._draw, self._chunk = streams, stream, draw, chunk
-        self._chunks: list[np.ndarray] = []
+        self._chunks: list[list[float]] = []
 
     def __getitem__(self, i: int) -> float:
         c, j = divmod(i, self._chunk)
         while len(self._chunks) <= c:
             rng = self._streams.generator(self._stream, len(self._chunks))
-            self._chunks.append(self._draw(rng, self._chunk))
-        return float(self._chunks[c][j])
+            self._chunks.append(self._draw(rng, self._chunk).tolist())
+        return self._chunks[c][j]

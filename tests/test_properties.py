@@ -1,0 +1,373 @@
+"""Property tests: invariants that must hold for every valid (small) scenario.
+
+Hypothesis draws scenarios across both sources, batching, visibility and redrive,
+retention, failures and poison messages, concurrency limits (reserved, provisioned,
+account, mapping), memory, duration distributions, the database modes, idempotency and
+the caller's retries. Each simulation is kept small (at most a minute of arrivals at
+up to 50 per second, a short drain when nothing bounds a message's retries) so that the
+whole file runs in well under a minute.
+
+The properties are the contract in design.md ("Outcomes" and "Definitions"):
+conservation of messages, determinism, concurrency limits, at-most-one finish per
+message, the shape of the invocation and timeseries frames, the execution counts, and
+common random numbers for arrivals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import simlib
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=False,
+)
+
+OUTCOMES = ("deleted", "failed", "dlq", "expired", "in_queue", "in_flight")
+STATUSES = {"ok", "partial", "error", "timeout", "throttled"}
+TIMESERIES_COLUMNS = [
+    "t_s", "concurrency", "environments", "idle_environments", "queue_visible",
+    "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
+]
+
+
+# ------------------------------------------------------------------------------------
+# Strategy: random valid small scenarios
+# ------------------------------------------------------------------------------------
+@st.composite
+def scenarios(draw, source=None):
+    """A dict for ``Scenario.from_dict``: small, valid, and varied."""
+    source = source or draw(st.sampled_from(["sqs", "api"]))
+    duration_s = draw(st.integers(5, 60))
+    rate = draw(st.sampled_from([1.0, 5.0, 12.5, 30.0, 50.0]))
+    workload = {
+        "pattern": draw(st.sampled_from(["poisson", "poisson", "constant"])),
+        "rate_per_s": rate,
+        "duration_s": float(duration_s),
+        "poison_fraction": draw(st.sampled_from([0.0, 0.0, 0.02, 0.2])),
+        "payload_kb": draw(st.sampled_from([1.0, 2.0, 100.0])),
+    }
+
+    # Function: a timeout short enough that slow records sometimes hit it.
+    timeout_s = draw(st.sampled_from([1.0, 2.0, 5.0, 30.0]))
+    reserved = draw(st.one_of(st.none(), st.integers(0, 20)))
+    if reserved is None:
+        # Without reserved concurrency, let a small account limit be the cap sometimes.
+        account_limit = draw(st.sampled_from([1000, 3, 8, 25]))
+        top = account_limit - 100 if account_limit > 100 else account_limit
+        provisioned = draw(st.integers(0, min(top, 5)))
+    else:
+        account_limit = reserved + draw(st.sampled_from([100, 150, 1000]))
+        provisioned = draw(st.integers(0, reserved))
+    function = {
+        "runtime": draw(st.sampled_from(["python3.13", "nodejs22.x", "java21", "go"])),
+        "memory_mb": draw(st.sampled_from([128, 512, 1769, 3008])),
+        "timeout_s": timeout_s,
+        "reserved_concurrency": reserved,
+        "provisioned_concurrency": provisioned,
+        "init_s": draw(st.sampled_from([0.0, 0.3, 1.5])),
+        "init_in_handler": draw(st.booleans()),
+        "idle_lifetime_s": draw(st.sampled_from([5.0, 600.0])),
+    }
+
+    dist = draw(st.sampled_from(["lognormal", "exponential", "constant"]))
+    median = draw(st.sampled_from([0.005, 0.05, 0.2, 0.8]))
+    handler = {
+        "duration_distribution": dist,
+        "duration_median_s": median,
+        "duration_p99_s": median * draw(st.sampled_from([1.5, 5.0, 20.0])),
+        "cpu_fraction": draw(st.sampled_from([0.0, 0.5, 1.0])),
+        "failure_rate": draw(st.sampled_from([0.0, 0.0, 0.05, 0.3])),
+        "db_queries_per_message": draw(st.integers(0, 3)),
+        "idempotency": draw(st.booleans()),
+        "malformed_response_rate": draw(st.sampled_from([0.0, 0.0, 0.5])),
+    }
+
+    db_mode = draw(st.sampled_from([None, "environment", "invocation", "proxy"]))
+    if db_mode is None:
+        database = None
+    else:
+        max_conn = draw(st.sampled_from([3, 10, 420]))
+        database = {
+            "max_connections": max_conn,
+            "workers": draw(st.sampled_from([1, 4, 16])),
+            "query_s": draw(st.sampled_from([0.001, 0.005, 0.05])),
+            "connect_s": draw(st.sampled_from([0.0, 0.02])),
+            "connection_per": "invocation" if db_mode == "invocation" else "environment",
+            "proxy": db_mode == "proxy",
+        }
+        if db_mode == "proxy":
+            database["proxy_max_connections"] = draw(st.integers(1, max_conn))
+            database["proxy_borrow_timeout_s"] = draw(st.sampled_from([0.5, 120.0]))
+
+    batch_size = 1
+    mapping = {}
+    queue = {}
+    max_receive = draw(st.one_of(st.none(), st.integers(1, 10)))
+    if source == "sqs":
+        batch_size = draw(st.integers(1, 20))
+        window = draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+        if batch_size > 10:
+            window = max(window, 1.0)
+        mapping = {
+            "batch_size": batch_size,
+            "batching_window_s": window,
+            "max_concurrency": draw(st.one_of(st.none(), st.integers(2, 20))),
+            "report_batch_item_failures": draw(st.booleans()),
+        }
+        queue = {
+            "visibility_timeout_s": timeout_s + draw(st.sampled_from([0.0, 3.0, 30.0])),
+            "max_receive_count": max_receive,
+            "retention_s": draw(st.sampled_from([60.0, 90.0, 345_600.0])),
+        }
+
+    # Without a redrive policy a poison message is retried until the run ends: keep the
+    # drain short then, so the run stays small; otherwise sometimes short, sometimes not.
+    if source == "sqs" and max_receive is None:
+        drain_s = draw(st.sampled_from([0.0, 2.0, 20.0, 60.0]))
+    else:
+        drain_s = draw(st.sampled_from([0.0, 2.0, 20.0, 600.0]))
+
+    data = {
+        "source": source,
+        "workload": workload,
+        "function": function,
+        "handler": handler,
+        "database": database,
+        "account": {"concurrency_limit": account_limit},
+        "caller": {
+            "max_retries": draw(st.integers(0, 4)),
+            "backoff_base_s": draw(st.sampled_from([0.01, 0.1, 1.0])),
+        },
+        "run": {"drain_s": drain_s},
+    }
+    if source == "sqs":
+        data["mapping"] = mapping
+        data["queue"] = queue
+    return data
+
+
+seeds = st.integers(0, 2**31 - 1)
+
+
+def run(data, seed):
+    return simlib.simulate(simlib.Scenario.from_dict(data), seed=seed)
+
+
+def concurrency_profile(inv: pd.DataFrame) -> int:
+    """Peak number of overlapping non-throttled invocations (ends before starts at ties)."""
+    ran = inv[inv["status"] != "throttled"]
+    if ran.empty:
+        return 0
+    times = np.concatenate([ran["start_s"].to_numpy(), ran["end_s"].to_numpy()])
+    deltas = np.concatenate([np.ones(len(ran)), -np.ones(len(ran))])
+    order = np.lexsort((deltas, times))  # at equal times the -1 (end) sorts first
+    return int(np.cumsum(deltas[order]).max())
+
+
+def limits_of(s: simlib.Scenario) -> list[int]:
+    caps = [s.account.concurrency_limit]
+    if s.function.reserved_concurrency is not None:
+        caps.append(s.function.reserved_concurrency)
+    if s.source == "sqs" and s.mapping.max_concurrency is not None:
+        caps.append(s.mapping.max_concurrency)
+    return caps
+
+
+# ------------------------------------------------------------------------------------
+# Properties
+# ------------------------------------------------------------------------------------
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_conservation_and_frame_agreement(data, seed):
+    r = run(data, seed)
+    s, msgs = r.summary, r.messages
+    assert s["messages_sent"] == len(msgs)
+    assert s["messages_sent"] == (
+        s["messages_deleted"] + s["messages_failed"] + s["messages_dlq"]
+        + s["messages_expired"] + s["messages_unfinished"]
+    )
+    counts = msgs["outcome"].value_counts()
+    assert set(msgs["outcome"].astype(str)) <= set(OUTCOMES)
+    assert counts.get("deleted", 0) == s["messages_deleted"]
+    assert counts.get("failed", 0) == s["messages_failed"]
+    assert counts.get("dlq", 0) == s["messages_dlq"]
+    assert counts.get("expired", 0) == s["messages_expired"]
+    assert counts.get("in_queue", 0) + counts.get("in_flight", 0) == s["messages_unfinished"]
+    if data["source"] == "sqs":
+        assert s["messages_failed"] == 0
+    else:
+        # An api request is never parked in a queue, and DLQ / expiry are queue things.
+        assert s["messages_dlq"] == 0 and s["messages_expired"] == 0
+    # Settled messages have a finish time, unsettled ones do not.
+    settled = msgs["outcome"].isin(["deleted", "failed", "dlq", "expired"])
+    assert msgs.loc[settled, "finished_s"].notna().all()
+    assert msgs.loc[~settled, "finished_s"].isna().all()
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_determinism(data, seed):
+    a, b = run(data, seed), run(data, seed)
+    pd.testing.assert_frame_equal(a.messages, b.messages)
+    pd.testing.assert_frame_equal(a.invocations, b.invocations)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    sa, sb = a.summary, b.summary
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        x, y = sa[key], sb[key]
+        assert x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y)), key
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_no_invocation_above_any_concurrency_limit(data, seed):
+    r = run(data, seed)
+    scenario = r.scenario
+    peak = concurrency_profile(r.invocations)
+    caps = limits_of(scenario)
+    assert peak <= min(caps), (peak, caps)
+    assert r.summary["max_concurrency"] <= min(caps), (r.summary["max_concurrency"], caps)
+    assert peak <= r.summary["max_concurrency"]
+    assert r.timeseries["concurrency"].max() <= min(caps)
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_each_message_finishes_once(data, seed):
+    r = run(data, seed)
+    msgs = r.messages
+    deleted = msgs[msgs["outcome"] == "deleted"]
+    assert (deleted["finished_s"] >= deleted["sent_s"]).all()
+    assert (deleted["successful_executions"] >= 1).all()
+    assert (deleted["first_received_s"] >= deleted["sent_s"]).all()
+    assert (deleted["finished_s"] >= deleted["first_received_s"]).all()
+    assert (msgs["side_effects"] <= msgs["successful_executions"]).all()
+    assert (msgs["successful_executions"] <= msgs["executions"]).all()
+    # a message is received at least as often as it is executed in distinct batches
+    received = msgs["receive_count"] > 0
+    assert msgs.loc[received, "first_received_s"].notna().all()
+    assert (msgs.loc[~received, "executions"] == 0).all()
+    if data["source"] == "sqs":
+        # each execution belongs to one receive of the message (one batch per receive)
+        assert (msgs["executions"] <= msgs["receive_count"]).all()
+        if r.scenario.queue.max_receive_count is not None:
+            assert (msgs["receive_count"] <= r.scenario.queue.max_receive_count).all()
+    # An idempotency store suppresses every repeated side effect while its COMPLETE
+    # record is young (the default expiry, 1 h, outlasts these runs' horizons).
+    if data["handler"]["idempotency"] and r.end_s < r.scenario.handler.idempotency_expiry_s:
+        assert r.summary["duplicate_side_effects"] == 0
+        assert (msgs["side_effects"] <= 1).all()
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_invocations_frame(data, seed):
+    r = run(data, seed)
+    inv = r.invocations
+    for col in ("function", "environment_id", "start_s", "end_s", "cold", "init_s",
+                "billed_ms", "batch_size", "failed_items", "status"):
+        assert col in inv.columns
+    assert set(inv["status"]) <= STATUSES
+    assert (inv["end_s"] >= inv["start_s"]).all()
+    cold = inv[inv["cold"].astype(bool)]
+    assert (cold["init_s"] > 0).all()
+    assert (cold["status"] != "throttled").all()
+    ran = inv[inv["status"] != "throttled"]
+    assert (ran["billed_ms"] >= 1).all()
+    expected = np.maximum(np.ceil((ran["end_s"] - ran["start_s"]).to_numpy() * 1000.0), 1)
+    assert (np.abs(ran["billed_ms"].to_numpy() - expected) <= 1).all()
+    assert (inv["failed_items"] >= 0).all()
+    assert (inv["failed_items"] <= inv["batch_size"]).all()
+    assert (inv["batch_size"] >= 1).all()
+    limit = r.scenario.mapping.batch_size if data["source"] == "sqs" else 1
+    assert (inv["batch_size"] <= limit).all()
+    # an invocation lasts at most its billed INIT plus the function timeout
+    assert (ran["end_s"] - ran["start_s"] <= ran["init_s"] + r.scenario.function.timeout_s
+            + 1e-9).all()
+    ok = ran[ran["status"] == "ok"]
+    assert (ok["failed_items"] == 0).all()
+    whole = ran[ran["status"].isin(["error", "timeout"])]
+    assert (whole["failed_items"] == whole["batch_size"]).all()
+    s = r.summary
+    assert s["invocations"] == len(ran)
+    assert s["throttles"] == int((inv["status"] == "throttled").sum())
+    assert s["errors"] == int((inv["status"] == "error").sum())
+    assert s["timeouts"] == int((inv["status"] == "timeout").sum())
+    assert s["cold_starts"] == int(ran["cold"].astype(bool).sum())
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_timeseries_frame(data, seed):
+    r = run(data, seed)
+    ts = r.timeseries
+    assert list(ts.columns) == TIMESERIES_COLUMNS
+    assert 1 <= len(ts) <= 2000
+    assert (np.diff(ts["t_s"].to_numpy()) > 0).all()
+    assert ts["t_s"].iloc[0] >= 0
+    assert ts["t_s"].iloc[-1] <= r.end_s + 1e-9
+    for col in TIMESERIES_COLUMNS[1:]:
+        assert (ts[col] >= 0).all(), col
+    assert (ts["environments"] == ts["concurrency"] + ts["idle_environments"]).all()
+    s = r.summary
+    assert int(ts["throttles"].sum()) == s["throttles"]
+    assert int(ts["cold_starts"].sum()) == s["cold_starts"]
+
+
+@SETTINGS
+@given(data=scenarios(), seed=seeds)
+def test_execution_counts(data, seed):
+    r = run(data, seed)
+    s = r.summary
+    assert s["executions"] == int(r.messages["executions"].sum())
+    assert 0 <= s["duplicate_executions"] <= s["executions"]
+    assert 0 <= s["duplicate_side_effects"] <= int(r.messages["side_effects"].sum())
+
+
+@SETTINGS
+@given(data=scenarios(source="sqs"), seed=seeds, other=st.integers(1, 20))
+def test_batch_size_does_not_move_arrivals(data, seed, other):
+    a = run(data, seed)
+    data = {**data, "mapping": {**data["mapping"], "batch_size": other}}
+    if other > 10:
+        data["mapping"]["batching_window_s"] = max(data["mapping"]["batching_window_s"], 1.0)
+    b = run(data, seed)
+    np.testing.assert_array_equal(a.messages["sent_s"].to_numpy(), b.messages["sent_s"].to_numpy())
+
+
+def test_strategy_reaches_the_interesting_cases():
+    """A fixed draw of the strategy covers throttles, DLQ, expiry, unfinished, failures."""
+    seen = {"throttles": 0, "messages_dlq": 0, "messages_expired": 0,
+            "messages_unfinished": 0, "messages_failed": 0, "timeouts": 0,
+            "duplicate_executions": 0}
+    for example in _examples(60):
+        data, seed = example
+        s = run(data, seed).summary
+        for key in seen:
+            seen[key] += s[key] > 0
+    missing = [k for k, v in seen.items() if v == 0]
+    assert not missing, f"the strategy never produced: {missing}"
+
+
+def _examples(n):
+    """n reproducible draws of the strategy (independent of hypothesis' database)."""
+    out = []
+
+    @settings(max_examples=n, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(data=scenarios(), seed=seeds)
+    def collect(data, seed):
+        out.append((data, seed))
+
+    collect()
+    return out
