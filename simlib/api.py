@@ -55,7 +55,7 @@ class ApiCallers:
         now = env.now
         e = fn.acquire()
         if e is None:
-            self.records.invocation((fn.name, -1, now, now, False, 0.0, 1, 1, "throttled", False))
+            self.records.invocations.append((fn.name, -1, now, now, False, 0.0, 1, 1, "throttled", False))
             if attempt < self.caller.max_retries:
                 cap = min(self.caller.backoff_max_s, self.caller.backoff_base_s * 2.0**attempt)
                 delay = cap * float(self._jitter.column(attempt)[m])
@@ -94,7 +94,7 @@ class ApiCallers:
         fn = self.function
         fn.release(e, res.reset)
         self.in_flight -= 1
-        self.records.invocation(
+        self.records.invocations.append(
             (fn.name, e.id, start, self.env.now, cold, res.init_s, 1, res.failed_items,
              res.status, e.provisioned)
         )

@@ -10,7 +10,7 @@ not run; with it every record runs and the failed ids are returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simlib import limits
 from simlib.idempotency import COMPLETE, IN_PROGRESS, IdempotencyStore
@@ -18,35 +18,36 @@ from simlib.lambda_service import ExecutionEnvironment
 from simlib.streams import KeyedColumns
 
 
-@dataclass
+@dataclass(slots=True)
 class InvocationResult:
     """What the platform and the poller see of one invocation."""
 
     duration_s: float  # from the invoke to the response, INIT included
     init_s: float  # INIT phase time billed (0 when warm)
     status: str  # ok, partial, error, timeout
-    succeeded: list[int] = field(default_factory=list)  # messages to delete / answer ok
-    failed_items: int = 0
-    reset: bool = False
+    succeeded: list[int]  # messages to delete / answer ok
+    failed_items: int
+    reset: bool
 
 
 class Executor:
     """Runs batches against the run's shared state (messages, draws, database, store)."""
 
     def __init__(self, env, scenario, messages, draws, database, streams, records):
+        h = scenario.handler
         self.env = env
-        self.fn = scenario.function
-        self.handler = scenario.handler
+        self.timeout_s = scenario.function.timeout_s
         self.report_failures = scenario.source == "sqs" and scenario.mapping.report_batch_item_failures
         self.msgs = messages
         self.draws = draws
         self.db = database
-        self.queries = scenario.handler.db_queries_per_message if database is not None else 0
-        self.store = IdempotencyStore(scenario.handler.idempotency_expiry_s) if scenario.handler.idempotency else None
+        self.queries = h.db_queries_per_message if database is not None else 0
+        self.store = IdempotencyStore(h.idempotency_expiry_s) if h.idempotency else None
         self.records = records
         self._malformed = KeyedColumns(streams, "malformed", messages.n, lambda r, n: r.random(n))
-        self.malformed_rate = scenario.handler.malformed_response_rate
-        self.in_handler_init_s = self.fn.init_s if self.fn.init_in_handler else 0.0
+        self.malformed_rate = h.malformed_response_rate
+        fn = scenario.function
+        self.in_handler_init_s = fn.init_s if fn.init_in_handler else 0.0
         self.stepped = database is not None or self.store is not None
 
     def run(self, e: ExecutionEnvironment, batch: list[int]):
@@ -59,37 +60,40 @@ class Executor:
         ``start + result.duration_s``.
         """
         msgs, draws, db, store = self.msgs, self.draws, self.db, self.store
+        executions, poison = msgs.executions, msgs.poison
+        durations, failures = draws.durations, draws.failures
+        failure_rate = draws.failure_rate
+        exec_log = self.records.executions
         env = self.env
+        stepped = self.stepped
         now = env.now
         init = e.init_s
-        t = now
         if init > limits.INIT_LIMIT_S:
             # INIT timed out: Lambda bills the 10 s and repeats INIT inside the invoke.
             init_billed = limits.INIT_LIMIT_S
-            t += limits.INIT_LIMIT_S
-            invoke_start = t
-            t += init
+            invoke_start = now + limits.INIT_LIMIT_S
+            t = invoke_start + init
         else:
             init_billed = init
-            t += init
-            invoke_start = t
-        deadline = invoke_start + self.fn.timeout_s
+            invoke_start = t = now + init
+        deadline = invoke_start + self.timeout_s
         t += self.in_handler_init_s
-        per_invocation_conn = db is not None and db.per_invocation
+        queries = self.queries
+        per_invocation_conn = queries and db.per_invocation
         opened_here = False
         succeeded: list[int] = []
         failed = 0
         status = "ok"
         ran = 0
-        first_attempt = msgs.executions[batch[0]]
+        first_attempt = executions[batch[0]]
         for m in batch:
             if t >= deadline:
                 break
-            if self.stepped and t > env.now:
+            if stepped and t > env.now:
                 yield env.timeout(t - env.now)
             ran += 1
-            k = msgs.executions[m]
-            msgs.executions[m] = k + 1
+            k = executions[m]
+            executions[m] = k + 1
             start = t
             ok = True
             claimed = False
@@ -103,7 +107,7 @@ class Executor:
                 else:
                     claimed = True
             if ok and side_effect:
-                if self.queries:
+                if queries:
                     if not e.connected and not opened_here:
                         t += db.cfg.connect_s
                         if db.connect():
@@ -114,19 +118,26 @@ class Executor:
                         else:
                             ok = False
                     if ok:
-                        for _ in range(self.queries):
-                            t, q_ok = db.query(t)
-                            if not q_ok:
-                                ok = False
+                        for _ in range(queries):
+                            t, ok = db.query(t)
+                            if not ok:
                                 break
-                t += draws.duration(m, k)
-                if ok and (msgs.poison[m] or draws.fails(m, k)):
+                cols = durations.columns
+                t += (cols[k] if k < len(cols) else durations.column(k))[m]
+                if ok and (
+                    poison[m]
+                    or (failure_rate > 0.0 and (
+                        failures.columns[k] if k < len(failures.columns) else failures.column(k)
+                    )[m] < failure_rate)
+                ):
                     ok = False
             timed_out = t > deadline
-            end = min(t, deadline)
             if timed_out:
                 ok = False
-            self.records.execution(m, start, end, ok)
+                end = deadline
+            else:
+                end = t
+            exec_log.append((m, start, end, ok))
             if claimed:
                 store.record(m, start, end, ok, deadline if timed_out else end)
             if ok:
@@ -136,39 +147,29 @@ class Executor:
                 succeeded.append(m)
             else:
                 failed += 1
-            if timed_out:
-                status = "timeout"
-                t = deadline
-                break
-            if not ok and not self.report_failures:
-                status = "error"
-                break
+                if timed_out:
+                    status = "timeout"
+                    t = deadline
+                    break
+                if not self.report_failures:
+                    status = "error"
+                    break
         if opened_here:
             db.disconnect()
-        if status == "ok" and ran < len(batch):
-            status = "timeout"  # the deadline came before the remaining records could start
-            t = deadline
-        elif status == "ok" and t > deadline:  # INIT repeated inside the invoke ran out the clock
+        if status == "ok" and (ran < len(batch) or t > deadline):
+            # the deadline came before the remaining records could start, or INIT
+            # repeated inside the invoke ran out the clock
             status = "timeout"
             t = deadline
         if status == "ok" and failed:
             status = "partial"
-        if status == "partial" and self.malformed_rate > 0:
-            if self._malformed.column(first_attempt)[batch[0]] < self.malformed_rate:
-                status = "error"  # a malformed response fails the whole batch
-        if status in ("error", "timeout"):
-            failed_items = len(batch)  # the whole batch returns to the queue
+            if self.malformed_rate > 0:
+                if self._malformed.column(first_attempt)[batch[0]] < self.malformed_rate:
+                    status = "error"  # a malformed response fails the whole batch
+        if status == "error" or status == "timeout":
+            failed = len(batch)  # the whole batch returns to the queue
             succeeded = []
-        else:
-            failed_items = failed
-        return InvocationResult(
-            duration_s=t - now,
-            init_s=init_billed,
-            status=status,
-            succeeded=succeeded,
-            failed_items=failed_items,
-            reset=status == "timeout",
-        )
+        return InvocationResult(t - now, init_billed, status, succeeded, failed, status == "timeout")
 
 
 def run_now(steps) -> InvocationResult:

@@ -129,8 +129,9 @@ class EventSourceMapping:
             yield from self._invoke(batch, first_receive)
 
     def _invoke(self, batch: list[int], first_receive: float):
-        env, fn, q, records = self.env, self.function, self.queue, self.records
-        receipts = [(m, q.receipt(m)) for m in batch]
+        env, fn, q, log = self.env, self.function, self.queue, self.records.invocations
+        rc = q.msgs.receive_count
+        receipts = [(m, rc[m]) for m in batch]
         give_up_at = first_receive + self.visibility_s
         delay = THROTTLE_RETRY_FIRST_S
         while True:
@@ -139,9 +140,7 @@ class EventSourceMapping:
                 break
             self._throttled_since_tick = True
             now = env.now
-            records.invocation(
-                (fn.name, -1, now, now, False, 0.0, len(batch), len(batch), "throttled", False)
-            )
+            log.append((fn.name, -1, now, now, False, 0.0, len(batch), len(batch), "throttled", False))
             if now + delay >= give_up_at:
                 return  # abandoned: the messages reappear when their visibility runs out
             yield env.timeout(delay)
@@ -149,17 +148,18 @@ class EventSourceMapping:
         start = env.now
         cold = e.init_s > 0.0
         res = yield from self.executor.run(e, batch)
-        remaining = start + res.duration_s - env.now
-        if remaining > 0:
-            yield env.timeout(remaining)
+        end = start + res.duration_s
+        if end > env.now:
+            yield env.timeout(end - env.now)
         fn.release(e, res.reset)
-        records.invocation(
-            (fn.name, e.id, start, env.now, cold, res.init_s, len(batch), res.failed_items,
-             res.status, e.provisioned)
-        )
+        log.append((fn.name, e.id, start, end, cold, res.init_s, len(batch), res.failed_items,
+                    res.status, e.provisioned))
         if res.succeeded:
-            keep = set(res.succeeded)
-            q.delete([r for r in receipts if r[0] in keep])
+            if len(res.succeeded) == len(batch):
+                q.delete(receipts)
+            else:
+                keep = set(res.succeeded)
+                q.delete([r for r in receipts if r[0] in keep])
 
 
 def long_polls(wait_s: float) -> int:

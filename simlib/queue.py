@@ -125,10 +125,22 @@ class SqsQueue:
         max_receive_count moves to the DLQ and is not delivered (as SQS redrive does).
         """
         now = self.env.now
-        if now >= self._armed_at:
+        rearm = now >= self._armed_at
+        if rearm:
             self._armed_at = math.inf  # the armed waiter's moment has come
+        msgs, heap, i = self.msgs, self._deadlines, self._next_arrival
+        if (
+            not self.visible_returned
+            and (i >= msgs.n or msgs.sent_s[i] > now)
+            and (not heap or heap[0][0] > now)
+        ):  # nothing visible: the common answer of an idle consumer's first call
+            if count_empty:
+                self.receive_calls += 1
+                self.empty_receive_calls += 1
+            if rearm and self._waiters:
+                self._arm()
+            return []
         self._release_deadlines(now)
-        msgs = self.msgs
         out: list[int] = []
         limit = min(max_messages, limits.RECEIVE_MAX_MESSAGES)
         while len(out) < limit:

@@ -21,19 +21,6 @@ class Records:
     """Invocation rows, execution intervals and timeseries samples of one run."""
 
     def __init__(self):
-        self.invocations: list[tuple] = []
-        self.exec_message: list[int] = []
-        self.exec_start: list[float] = []
-        self.exec_end: list[float] = []
-        self.exec_ok: list[bool] = []
+        self.invocations: list[tuple] = []  # one invoke attempt each, as INVOCATION_RECORD
+        self.executions: list[tuple[int, float, float, bool]] = []  # (message, start, end, ok)
         self.samples: list[tuple] = []
-
-    def execution(self, message: int, start: float, end: float, ok: bool) -> None:
-        self.exec_message.append(message)
-        self.exec_start.append(start)
-        self.exec_end.append(end)
-        self.exec_ok.append(ok)
-
-    def invocation(self, row: tuple) -> None:
-        """One invoke attempt, fields as in INVOCATION_RECORD."""
-        self.invocations.append(row)

@@ -171,8 +171,11 @@ class Result:
 
     @cached_property
     def duplicates(self) -> np.ndarray:
-        r = self._records
-        return duplicate_flags(r.exec_message, r.exec_start, r.exec_end, r.exec_ok)
+        ex = self._records.executions
+        if not ex:
+            return np.zeros(0, dtype=bool)
+        m, start, end, ok = (np.asarray(c) for c in zip(*ex))
+        return duplicate_flags(m, start, end, ok)
 
     @cached_property
     def summary(self) -> dict:
@@ -195,7 +198,7 @@ class Result:
             "messages_dlq": int((state == DLQ).sum()),
             "messages_expired": int((state == EXPIRED).sum()),
             "messages_unfinished": int(((state == QUEUED) | (state == IN_FLIGHT)).sum()),
-            "executions": len(self._records.exec_message),
+            "executions": len(self._records.executions),
             "duplicate_executions": int(self.duplicates.sum()),
             "duplicate_side_effects": int(np.maximum(msgs.side_effects - 1, 0).sum()),
             "invocations": invocations,

@@ -1,0 +1,219 @@
+"""Unit tests of the modelled parts on their own: queue, Lambda service, database,
+idempotency store and the duplicate definition."""
+
+import numpy as np
+import pytest
+import simpy
+
+from simlib.database import DatabaseModel
+from simlib.idempotency import COMPLETE, IN_PROGRESS, NONE, IdempotencyStore
+from simlib.lambda_service import LambdaFunction
+from simlib.messages import DELETED, DLQ, EXPIRED, IN_FLIGHT, QUEUED, MessageTable
+from simlib.queue import SqsQueue
+from simlib.results import duplicate_flags
+from simlib.scenario import Database, Queue, Scenario
+from simlib.streams import Streams
+
+
+def make_queue(sent, visibility=30.0, max_receives=5, retention=345_600.0):
+    env = simpy.Environment()
+    msgs = MessageTable(np.asarray(sent, dtype=float), np.zeros(len(sent), bool), retention)
+    cfg = Queue(visibility_timeout_s=visibility, max_receive_count=max_receives, retention_s=retention)
+    return env, msgs, SqsQueue(env, cfg, msgs)
+
+
+def advance(env, t):
+    env.run(until=t)
+
+
+# -- SQS queue ------------------------------------------------------------------------
+def test_receive_returns_at_most_ten_and_only_sent_messages():
+    env, msgs, q = make_queue([0.0] * 15 + [5.0])
+    advance(env, 1.0)
+    got = q.receive(10, 2.0)
+    assert got == list(range(10))
+    assert q.receive(10, 2.0) == list(range(10, 15))  # message 15 is not sent yet
+    assert q.receive(10, 2.0) == []
+    assert q.receive_calls == 3 and q.empty_receive_calls == 1
+
+
+def test_unfinished_message_reappears_at_receive_time_plus_visibility():
+    env, msgs, q = make_queue([0.0], visibility=10.0)
+    advance(env, 2.0)
+    assert q.receive(1, 1.0) == [0]
+    advance(env, 11.9)
+    assert q.visible(env.now) == 0 and q.receive(1, 1.0) == []
+    advance(env, 12.0)  # received at 2 s + 10 s
+    assert q.visible(env.now) == 1
+    assert q.receive(1, 1.0) == [0]
+    assert msgs.receive_count[0] == 2
+
+
+def test_redrive_happens_at_the_receive_that_would_exceed_max_receive_count():
+    env, msgs, q = make_queue([0.0], visibility=1.0, max_receives=2)
+    assert q.receive(1, 1.0) == [0]
+    advance(env, 1.5)
+    assert q.receive(1, 1.0) == [0]
+    advance(env, 3.0)
+    assert q.receive(1, 1.0) == []  # the third receive delivers nothing
+    assert msgs.state[0] == DLQ and msgs.receive_count[0] == 2 and q.dlq_depth == 1
+
+
+def test_delete_with_an_outdated_receipt_deletes_nothing():
+    env, msgs, q = make_queue([0.0], visibility=1.0)
+    [m] = q.receive(1, 1.0)
+    old = q.receipt(m)
+    advance(env, 1.5)
+    assert q.receive(1, 1.0) == [m]  # received again: a new receipt
+    assert q.delete([(m, old)]) == 0 and msgs.state[m] == IN_FLIGHT
+    assert q.delete([(m, q.receipt(m))]) == 1 and msgs.state[m] == DELETED
+    assert q.delete_calls == 2
+
+
+def test_a_visible_again_message_is_deleted_by_its_latest_receipt():
+    env, msgs, q = make_queue([0.0], visibility=1.0)
+    [m] = q.receive(1, 1.0)
+    advance(env, 3.0)
+    assert q.visible(env.now) == 1 and msgs.state[m] == QUEUED
+    assert q.delete([(m, q.receipt(m))]) == 1
+    assert q.visible(env.now) == 0 and q.receive(1, 1.0) == []
+
+
+def test_retention_expires_queued_and_in_flight_messages():
+    env, msgs, q = make_queue([0.0, 0.0], visibility=100.0, retention=60.0)
+    [a] = q.receive(1, 1.0)
+    advance(env, 61.0)
+    assert q.receive(1, 1.0) == []  # the queued one expired
+    assert msgs.state[1] == EXPIRED and msgs.finished_s[1] == 60.0
+    assert q.delete([(a, q.receipt(a))]) == 0  # the in-flight one is gone too
+    assert msgs.state[a] == EXPIRED
+
+
+def test_payload_above_64_kb_is_billed_in_chunks():
+    env, msgs, q = make_queue([0.0] * 10)
+    q.receive(10, 100.0)  # 1,000 KB -> 16 chunks -> 15 beyond the first request
+    assert q.receive_units == 15
+
+
+def test_a_waiter_wakes_when_the_next_message_is_sent():
+    env, msgs, q = make_queue([3.0])
+    woke = []
+
+    def consumer():
+        yield q.wait()
+        woke.append(env.now)
+
+    env.process(consumer())
+    env.run(until=10)
+    assert woke == [3.0]
+
+
+# -- Lambda service -------------------------------------------------------------------
+def make_function(**fn):
+    env = simpy.Environment()
+    scenario = Scenario.from_dict({"function": fn})
+    return env, LambdaFunction(env, scenario, Streams(1))
+
+
+def test_cold_then_warm_and_newest_idle_environment_first():
+    env, fn = make_function()
+    a, b = fn.acquire(), fn.acquire()
+    assert fn.cold_starts == 2 and a.init_s > 0 and b.init_s > 0
+    fn.release(a, reset=False)
+    fn.release(b, reset=False)
+    c = fn.acquire()
+    assert c is b and fn.cold_starts == 2  # b was created last
+
+
+def test_idle_environment_is_reclaimed_after_its_idle_lifetime():
+    env, fn = make_function(idle_lifetime_s=60)
+    e = fn.acquire()
+    fn.release(e, reset=False)
+    env.run(until=59)
+    assert fn.acquire() is e
+    fn.release(e, reset=False)
+    env.run(until=59 + 60)
+    assert fn.acquire() is not e and fn.cold_starts == 2
+
+
+def test_timeout_resets_the_environment():
+    env, fn = make_function()
+    e = fn.acquire()
+    fn.release(e, reset=True)
+    assert fn.acquire() is not e and fn.live == 1
+
+
+def test_reserved_concurrency_caps_and_throttles():
+    env, fn = make_function(reserved_concurrency=3)
+    got = [fn.acquire() for _ in range(5)]
+    assert sum(e is not None for e in got) == 3 and fn.throttles == 2 and fn.max_busy == 3
+
+
+def test_scaling_rate_is_1000_per_10_seconds():
+    env, fn = make_function()
+    fn.cap = 10_000  # look at the token bucket alone
+    got = [fn.acquire() for _ in range(1_100)]
+    assert sum(e is not None for e in got) == 1_000
+    env.run(until=1.0)  # refilled at 100 per second
+    got = [fn.acquire() for _ in range(200)]
+    assert sum(e is not None for e in got) == 100
+
+
+def test_provisioned_environments_are_warm_and_spill_over_to_on_demand():
+    env, fn = make_function(provisioned_concurrency=2)
+    a, b, c = fn.acquire(), fn.acquire(), fn.acquire()
+    assert a.provisioned and b.provisioned and not c.provisioned
+    assert a.init_s == 0 and b.init_s == 0 and c.init_s > 0 and fn.cold_starts == 1
+
+
+# -- database -------------------------------------------------------------------------
+def test_connections_beyond_max_connections_are_refused():
+    db = DatabaseModel(Database(max_connections=2))
+    assert db.connect() and db.connect() and not db.connect()
+    assert db.connection_errors == 1 and db.max_used == 2
+    db.disconnect()
+    assert db.connect()
+
+
+def test_queries_queue_for_finite_workers():
+    db = DatabaseModel(Database(workers=2, query_s=1.0))
+    ends = [db.query(0.0)[0] for _ in range(4)]
+    assert ends == [1.0, 1.0, 2.0, 2.0]
+
+
+def test_proxy_pools_connections_and_times_out_borrowers():
+    db = DatabaseModel(Database(max_connections=10, proxy=True, proxy_max_connections=1,
+                                workers=10, query_s=1.0, proxy_borrow_timeout_s=1.5))
+    assert all(db.connect() for _ in range(50))  # clients connect to the proxy
+    assert db.query(0.0) == (1.0, True)
+    assert db.query(0.0) == (2.0, True)  # waits 1 s for the single pooled connection
+    end, ok = db.query(0.0)  # would wait 2 s > 1.5 s borrow timeout
+    assert not ok and end == 1.5 and db.borrow_timeouts == 1
+    assert db.max_used == 1
+
+
+# -- idempotency ----------------------------------------------------------------------
+def test_idempotency_store_states():
+    store = IdempotencyStore(expiry_s=100.0)
+    assert store.status(7, 0.0) == NONE
+    store.record(7, 0.0, 2.0, ok=True, held_until=2.0)
+    assert store.status(7, 1.0) == IN_PROGRESS
+    assert store.status(7, 2.0) == COMPLETE
+    assert store.status(7, 102.0) == NONE  # expired
+    store.record(8, 0.0, 1.0, ok=False, held_until=30.0)  # timed out: held until deadline
+    assert store.status(8, 10.0) == IN_PROGRESS and store.status(8, 30.0) == NONE
+
+
+# -- duplicates -----------------------------------------------------------------------
+def test_duplicate_definition():
+    #          msg start end  ok
+    rows = [
+        (0, 0.0, 1.0, False),  # first attempt fails
+        (0, 2.0, 3.0, True),  # a retry after a failure: not a duplicate
+        (0, 4.0, 5.0, True),  # already processed successfully: duplicate
+        (1, 0.0, 10.0, True),
+        (1, 5.0, 6.0, False),  # another execution still running: duplicate
+        (2, 0.0, 1.0, True),
+    ]
+    m, s, e, ok = (np.array(c) for c in zip(*rows))
+    assert duplicate_flags(m, s, e, ok).tolist() == [False, False, True, False, True, False]
