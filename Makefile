@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test bench notebooks clean
+.PHONY: lab test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
 
+# Unit, property, theory and behaviour tests, the README example, then every notebook
+# under nbval (stored outputs are the golden record).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(BIN)/python -m pytest --nbval notebooks; fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -105,16 +105,26 @@ class Result:
         })
 
     @cached_property
-    def invocations(self) -> pd.DataFrame:
+    def _inv(self) -> dict[str, np.ndarray]:
+        """Invocation records as columns (cheaper than a DataFrame for the summary)."""
         rows = self._records.invocations
-        df = pd.DataFrame.from_records(rows, columns=INVOCATION_RECORD) if rows else \
-            pd.DataFrame({c: pd.Series(dtype=float) for c in INVOCATION_RECORD})
-        ran = (df["status"] != "throttled").to_numpy()
-        billed = np.zeros(len(df))
+        if rows:
+            cols = {name: np.asarray(col) for name, col in zip(INVOCATION_RECORD, zip(*rows))}
+        else:
+            cols = {name: np.zeros(0) for name in INVOCATION_RECORD}
+            cols["status"] = np.zeros(0, dtype=object)
+        ran = cols["status"] != "throttled"
+        billed = np.zeros(len(ran), dtype=np.int64)
         if ran.any():
-            billed[ran] = billed_ms((df["end_s"] - df["start_s"]).to_numpy()[ran])
-        df.insert(6, "billed_ms", billed.astype(np.int64))
-        return df[list(INVOCATION_COLUMNS)]
+            billed[ran] = billed_ms((cols["end_s"] - cols["start_s"])[ran])
+        cols["billed_ms"] = billed
+        cols["ran"] = ran
+        return cols
+
+    @cached_property
+    def invocations(self) -> pd.DataFrame:
+        cols = self._inv
+        return pd.DataFrame({name: cols[name] for name in INVOCATION_COLUMNS})
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:
@@ -142,8 +152,8 @@ class Result:
     def usage(self) -> Usage:
         s = self.scenario
         fn = s.function
-        inv = self.invocations
-        ran = inv["status"] != "throttled"
+        inv = self._inv
+        ran = inv["ran"]
         prov = inv["provisioned"].astype(bool)
         requests = int(ran.sum())
         horizon = self.end_s
@@ -157,8 +167,8 @@ class Result:
             architecture=fn.architecture,
             memory_mb=fn.memory_mb,
             requests=requests,
-            on_demand_billed_ms=float(inv.loc[ran & ~prov, "billed_ms"].sum()),
-            provisioned_billed_ms=float(inv.loc[ran & prov, "billed_ms"].sum()),
+            on_demand_billed_ms=float(inv["billed_ms"][ran & ~prov].sum()),
+            provisioned_billed_ms=float(inv["billed_ms"][ran & prov].sum()),
             provisioned_concurrency=fn.provisioned_concurrency,
             horizon_s=horizon,
             sqs_requests=int(sqs),
@@ -174,18 +184,18 @@ class Result:
         ex = self._records.executions
         if not ex:
             return np.zeros(0, dtype=bool)
-        m, start, end, ok = (np.asarray(c) for c in zip(*ex))
-        return duplicate_flags(m, start, end, ok)
+        table = np.array(ex, dtype=float)
+        return duplicate_flags(table[:, 0].astype(np.int64), table[:, 1], table[:, 2], table[:, 3] > 0)
 
     @cached_property
     def summary(self) -> dict:
         msgs = self._msgs
         state = msgs.state
-        inv = self.invocations
+        inv = self._inv
         status = inv["status"]
-        ran = status != "throttled"
+        ran = inv["ran"]
         invocations = int(ran.sum())
-        cold = int(inv.loc[ran, "cold"].sum())
+        cold = int(inv["cold"][ran].astype(bool).sum())
         deleted = state == DELETED
         latency = (msgs.finished_s - msgs.sent_s)[deleted]
         cost = float(self.cost["cost_usd"].sum())
