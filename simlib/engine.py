@@ -63,6 +63,18 @@ class _Monitor:
         fn.throttles_step = 0
         fn.cold_starts_step = 0
 
+    def close(self) -> None:
+        """Final sample at the end time, or fold counts made after the last sample into it."""
+        fn, last = self.function, self.records.samples[-1]
+        if last[0] < self.env.now:
+            self.sample()
+        elif fn.throttles_step or fn.cold_starts_step:
+            row = list(last)
+            row[7] += fn.throttles_step
+            row[8] += fn.cold_starts_step
+            self.records.samples[-1] = tuple(row)
+            fn.throttles_step = fn.cold_starts_step = 0
+
     def _run(self):
         while True:
             self.sample()
@@ -114,11 +126,9 @@ def simulate(scenario: Scenario, seed: int = 0) -> Result:
 
     env.process(clock())
     env.run(until=stop)
-    if not records.samples or records.samples[-1][0] < env.now:
-        monitor.sample()
+    monitor.close()
     if queue is not None and mapping is not None:
-        for since in mapping._waiting.values():
-            queue.count_long_polls(int((env.now - since) // 20.0))
+        mapping.close()
     return Result(
         scenario=scenario,
         seed=seed,

@@ -70,6 +70,11 @@ class EventSourceMapping:
         self.max_pollers = max(self.max_pollers, self.pollers)
         self.env.process(self._poller())
 
+    def close(self) -> None:
+        """Bill the long polls of pollers still waiting when the run ends."""
+        for since in self._waiting.values():
+            self.queue.count_long_polls(long_polls(self.env.now - since))
+
     # -- scaling -------------------------------------------------------------------------
     def _scaler(self):
         env, q = self.env, self.queue
@@ -95,17 +100,18 @@ class EventSourceMapping:
     # -- one poller ---------------------------------------------------------------------
     def _poller(self):
         env, q = self.env, self.queue
+        first_call = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size)
         while True:
-            batch = q.receive(
-                min(limits.RECEIVE_MAX_MESSAGES, self.batch_size), self.payload_kb, count_empty=False
-            )
+            batch = q.receive(first_call, self.payload_kb, count_empty=False)
             if not batch:
                 since = env.now
                 ev = q.wait()
                 self._waiting[ev] = since
                 go = yield ev
                 del self._waiting[ev]
-                q.count_long_polls(long_polls(env.now - since))
+                waited = env.now - since
+                if waited >= limits.LONG_POLL_S:
+                    q.count_long_polls(long_polls(waited))
                 if go is False:
                     self.pollers -= 1
                     self._retiring -= 1

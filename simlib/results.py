@@ -195,7 +195,9 @@ class Result:
         status = inv["status"]
         ran = inv["ran"]
         invocations = int(ran.sum())
-        cold = int(inv["cold"][ran].astype(bool).sum())
+        # Environments started on demand, counted when they start: this includes the
+        # cold invocations still running when the run ended (not yet rows).
+        cold = int(self._function.cold_starts)
         deleted = state == DELETED
         latency = (msgs.finished_s - msgs.sent_s)[deleted]
         cost = float(self.cost["cost_usd"].sum())
