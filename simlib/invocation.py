@@ -155,6 +155,10 @@ class Executor:
                     status = "error"
                     break
         if opened_here:
+            # a per-invocation connection is held until the invocation ends
+            end_t = min(t, deadline) if t > deadline else t
+            if end_t > env.now:
+                yield env.timeout(end_t - env.now)
             db.disconnect()
         if status == "ok" and (ran < len(batch) or t > deadline):
             # the deadline came before the remaining records could start, or INIT

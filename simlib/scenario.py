@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -27,6 +28,11 @@ def _spec(default, lo=None, hi=None, *, choices=None, optional=False, kind=None,
     return field(default=default, metadata=meta)
 
 
+def _num(v: float) -> str:
+    """1209600 -> '1,209,600'; 0.5 -> '0.5'."""
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:g}"
+
+
 def _allowed_text(meta) -> str:
     parts = []
     if meta["choices"] is not None:
@@ -37,9 +43,9 @@ def _allowed_text(meta) -> str:
         kind = "an integer" if meta["kind"] is int else "a number"
         lo, hi = meta["lo"], meta["hi"]
         if hi is None or hi == _INF:
-            parts.append(f"{kind} >= {lo:g}")
+            parts.append(f"{kind} >= {_num(lo)}")
         else:
-            parts.append(f"{kind} in {lo:g}..{hi:g}")
+            parts.append(f"{kind} in {_num(lo)}..{_num(hi)}")
     if meta["optional"]:
         parts.append("or None")
     text = " ".join(parts)
@@ -367,6 +373,8 @@ def _check_consistency(s: Scenario) -> None:
     w = s.workload
     if w.pattern == "trace" and not w.trace_path:
         raise ScenarioError("workload.trace_path", w.trace_path, "a CSV path when pattern is 'trace'")
+    if w.pattern == "trace" and not Path(w.trace_path).is_file():
+        raise ScenarioError("workload.trace_path", w.trace_path, "an existing CSV file")
     db = s.database
     if db is not None and db.proxy_max_connections is not None:
         if db.proxy_max_connections > db.max_connections:

@@ -176,17 +176,17 @@ V = r"(\.0)?"  # a number may be shown normalised to float
 ERRORS = [
     # (scenario dict, regex pinned on the message: path = value ... allowed range)
     ({"queue": {"visibility_timeout_s": 50000}},
-     rf"queue\.visibility_timeout_s = 50000{V} is not allowed: .*0\.\.43200"),
+     rf"queue\.visibility_timeout_s = 50000{V} is not allowed: .*0\.\.43,200"),
     ({"function": {"memory_mb": 64}},
-     r"function\.memory_mb = 64 is not allowed: an integer in 128\.\.10240"),
+     r"function\.memory_mb = 64 is not allowed: an integer in 128\.\.10,240"),
     ({"function": {"timeout_s": 901}},
      rf"function\.timeout_s = 901{V} is not allowed: .*1\.\.900"),
     ({"mapping": {"batch_size": 10001}},
-     r"mapping\.batch_size = 10001 is not allowed: an integer in 1\.\.10000"),
+     r"mapping\.batch_size = 10001 is not allowed: an integer in 1\.\.10,000"),
     ({"mapping": {"batching_window_s": 301}},
      rf"mapping\.batching_window_s = 301{V} is not allowed: .*0\.\.300"),
     ({"mapping": {"max_concurrency": 1}},
-     r"mapping\.max_concurrency = 1 is not allowed: an integer in 2\.\.1000 or None"),
+     r"mapping\.max_concurrency = 1 is not allowed: an integer in 2\.\.1,000 or None"),
     ({"queue": {"retention_s": 30}},
      rf"queue\.retention_s = 30{V} is not allowed: .*60\.\.(1209600|1,209,600|1\.2096e\+06)"),
     ({"function": {"runtime": "python2.7"}},
@@ -206,7 +206,8 @@ ERRORS = [
     ({"mapping": {"batch_size": 100, "batching_window_s": 0.5}},
      r"mapping\.batching_window_s = 0\.5 is not allowed: >= 1 when mapping\.batch_size"),
     ({"handler": {"duration_median_s": 0.2, "duration_p99_s": 0.1}},
-     r"handler\.duration_p99_s = 0\.1 is not allowed: greater than handler\.duration_median_s \(0\.2\)"),
+     r"handler\.duration_p99_s = 0\.1 is not allowed: greater than "
+     r"handler\.duration_median_s \(0\.2\)"),
     ({"handler": {"duration_median_s": 0.2, "duration_p99_s": 0.2}},
      r"handler\.duration_p99_s = 0\.2 is not allowed: greater than handler\.duration_median_s"),
     ({"workload": {"pattern": "trace"}},
@@ -218,13 +219,13 @@ ERRORS = [
      r"queue\.bogus = 1 is not allowed: unknown field; known: visibility_timeout_s"),
     # wrong types
     ({"queue": {"visibility_timeout_s": "30"}},
-     r"queue\.visibility_timeout_s = '30' is not allowed: a number in 0\.\.43200"),
+     r"queue\.visibility_timeout_s = '30' is not allowed: a number in 0\.\.43,200"),
     ({"mapping": {"batch_size": 2.5}},
-     r"mapping\.batch_size = 2\.5 is not allowed: an integer in 1\.\.10000"),
+     r"mapping\.batch_size = 2\.5 is not allowed: an integer in 1\.\.10,000"),
     ({"mapping": {"batch_size": True}},
-     r"mapping\.batch_size = True is not allowed: an integer in 1\.\.10000"),
+     r"mapping\.batch_size = True is not allowed: an integer in 1\.\.10,000"),
     ({"queue": {"visibility_timeout_s": True}},
-     r"queue\.visibility_timeout_s = True is not allowed: a number in 0\.\.43200"),
+     r"queue\.visibility_timeout_s = True is not allowed: a number in 0\.\.43,200"),
     ({"workload": {"rate_per_s": float("nan")}}, r"workload\.rate_per_s = nan is not allowed"),
     ({"mapping": {"report_batch_item_failures": 1}},
      r"mapping\.report_batch_item_failures = 1 is not allowed: True or False"),
@@ -260,8 +261,10 @@ def test_boundaries_inside_the_range_are_accepted():
         "handler": {"duration_distribution": "exponential", "duration_p99_s": 0.05},
     })
     assert s.mapping.batch_size == 10_000
-    assert Scenario.from_dict({"function": {"runtime": "java21", "snapstart": True}}).function.snapstart
-    assert Scenario.from_dict({"function": {"reserved_concurrency": 0}}).function.reserved_concurrency == 0
+    java = Scenario.from_dict({"function": {"runtime": "java21", "snapstart": True}})
+    assert java.function.snapstart
+    off = Scenario.from_dict({"function": {"reserved_concurrency": 0}})
+    assert off.function.reserved_concurrency == 0
 
 
 def test_missing_trace_file_is_a_scenario_error(tmp_path):
@@ -449,10 +452,13 @@ def test_same_seed_and_keys_give_the_same_draws():
     assert not np.array_equal(a, Streams(7).generator("failure", 3).random(10))
 
 
+def _uniform(rng, size):
+    return rng.random(size)
+
+
 def test_keyed_columns_do_not_depend_on_the_order_of_requests():
-    draw = lambda rng, size: rng.random(size)  # noqa: E731
-    first = KeyedColumns(Streams(1), "duration", 100, draw)
-    second = KeyedColumns(Streams(1), "duration", 100, draw)
+    first = KeyedColumns(Streams(1), "duration", 100, _uniform)
+    second = KeyedColumns(Streams(1), "duration", 100, _uniform)
     c3 = first.column(3)
     c0 = first.column(0)
     assert np.array_equal(second.column(0), c0)
@@ -461,9 +467,8 @@ def test_keyed_columns_do_not_depend_on_the_order_of_requests():
 
 
 def test_chunked_stream_does_not_depend_on_the_order_of_requests():
-    draw = lambda rng, size: rng.random(size)  # noqa: E731
-    a = ChunkedStream(Streams(2), "init", draw, chunk=16)
-    b = ChunkedStream(Streams(2), "init", draw, chunk=16)
+    a = ChunkedStream(Streams(2), "init", _uniform, chunk=16)
+    b = ChunkedStream(Streams(2), "init", _uniform, chunk=16)
     late = a[40]
     early = a[3]
     assert b[3] == early and b[40] == late
