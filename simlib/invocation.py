@@ -137,7 +137,7 @@ class Executor:
                 end = deadline
             else:
                 end = t
-            exec_log.append((m, start, end, ok))
+            exec_log.append((m, start, end, ok, ok and side_effect))
             if claimed:
                 store.record(m, start, end, ok, deadline if timed_out else end)
             if ok:

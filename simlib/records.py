@@ -22,5 +22,6 @@ class Records:
 
     def __init__(self):
         self.invocations: list[tuple] = []  # one invoke attempt each, as INVOCATION_RECORD
-        self.executions: list[tuple[int, float, float, bool]] = []  # (message, start, end, ok)
+        # (message, start, end, ok, side effect made)
+        self.executions: list[tuple[int, float, float, bool, bool]] = []
         self.samples: list[tuple] = []

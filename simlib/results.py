@@ -74,7 +74,35 @@ class Result:
         self._idempotency = idempotency
         self._step_s = step_s
         messages.freeze()
+        self._censor_executions()
         self._settle_expiry()
+
+    def _censor_executions(self) -> None:
+        """Undo what an invocation worked out ahead but the run did not reach.
+
+        Without a database or store a batch's timeline is computed when it starts, so a
+        run stopped by its drain limit may hold records that start after the end (they
+        never ran) or complete after it (still running: not processed successfully).
+        """
+        ex = self._records.executions
+        end_s = self.end_s
+        if not ex or max(r[2] for r in ex) <= end_s:
+            return
+        msgs = self._msgs
+        kept = []
+        for m, start, end, ok, effect in ex:
+            if end <= end_s:
+                kept.append((m, start, end, ok, effect))
+                continue
+            if ok:
+                msgs.successful[m] -= 1
+            if effect:
+                msgs.side_effects[m] -= 1
+            if start >= end_s:
+                msgs.executions[m] -= 1
+            else:
+                kept.append((m, start, end, False, False))
+        self._records.executions = kept
 
     def _settle_expiry(self) -> None:
         """Messages still queued or in flight whose retention ran out are expired."""
@@ -184,7 +212,7 @@ class Result:
         ex = self._records.executions
         if not ex:
             return np.zeros(0, dtype=bool)
-        table = np.array(ex, dtype=float)
+        table = np.array(ex, dtype=float)[:, :4]
         return duplicate_flags(table[:, 0].astype(np.int64), table[:, 1], table[:, 2], table[:, 3] > 0)
 
     @cached_property
