@@ -27,7 +27,7 @@ import simlib
 
 REFERENCE = {
     "workload": {"rate_per_s": 500, "duration_s": 200},
-    "mapping": {"batch_size": 10, "report_batch_item_failures": True},
+    "mapping": {"batch_size": 10, "batching_window_s": 1, "report_batch_item_failures": True},
     "handler": {"failure_rate": 0.01},
     "database": {"max_connections": 1_000},
 }

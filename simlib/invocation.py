@@ -54,9 +54,9 @@ class Executor:
         """Generator: work through ``batch`` on ``e`` starting now; returns the result.
 
         With a database or an idempotency store (shared state that must be touched in
-        time order) it yields a SimPy timeout before each record after the first, so a
-        record's queries are issued at the simulated time they happen; otherwise it
-        never yields and the whole timeline is arithmetic. The caller then waits until
+        time order) it yields a SimPy timeout before a record that starts later than
+        the next scheduled event, so a record's queries are issued in time order with
+        everyone else's; otherwise it never yields and the whole timeline is arithmetic. The caller then waits until
         ``start + result.duration_s``.
         """
         msgs, draws, db, store = self.msgs, self.draws, self.db, self.store
@@ -89,7 +89,7 @@ class Executor:
         for m in batch:
             if t >= deadline:
                 break
-            if stepped and t > env.now:
+            if stepped and t > env.now and env.peek() <= t:
                 yield env.timeout(t - env.now)
             ran += 1
             k = executions[m]

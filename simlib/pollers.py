@@ -118,21 +118,42 @@ class EventSourceMapping:
                     return
                 continue
             first_receive = env.now
-            window_end = first_receive + self.window_s
-            while len(batch) < self.batch_size and env.now < window_end:
-                need = self.batch_size - len(batch)
-                wake = min(q.time_visible(need), window_end)
-                if wake > env.now:
-                    self._gathering_need += need
-                    yield env.timeout(wake - env.now)
-                    self._gathering_need -= need
-                while len(batch) < self.batch_size:
-                    want = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size - len(batch))
-                    more = q.receive(want, self.payload_kb)
-                    if not more:
-                        break
-                    batch.extend(more)
+            if len(batch) < self.batch_size and self.window_s > 0:
+                yield from self._gather(batch, first_receive + self.window_s)
             yield from self._invoke(batch, first_receive)
+
+    def _gather(self, batch: list[int], window_end: float):
+        """Fill ``batch`` with messages as they become visible, until the window ends."""
+        env, q = self.env, self.queue
+        waiting: list[simpy.Event | None] = [None]
+
+        def window_over(_event) -> None:
+            ev = waiting[0]
+            if ev is not None and not ev.triggered:
+                q.cancel_wait(ev)
+                ev.succeed(False)
+
+        timer = env.timeout(window_end - env.now)
+        timer.callbacks.append(window_over)
+        first = True
+        while len(batch) < self.batch_size:
+            need = self.batch_size - len(batch)
+            ev = waiting[0] = q.wait_for_batch(need, window_end, keep_place=not first)
+            first = False
+            self._gathering_need += need
+            go = yield ev
+            self._gathering_need -= need
+            if go is False:
+                break
+            while len(batch) < self.batch_size:
+                want = min(limits.RECEIVE_MAX_MESSAGES, self.batch_size - len(batch))
+                more = q.receive(want, self.payload_kb)
+                if not more:
+                    break
+                batch.extend(more)
+            if env.now >= window_end:
+                break
+        waiting[0] = None
 
     def _invoke(self, batch: list[int], first_receive: float):
         env, fn, q, log = self.env, self.function, self.queue, self.records.invocations

@@ -44,7 +44,8 @@ class SqsQueue:
         self.empty_receive_calls = 0
         self.receive_units = 0  # 64 KB units of received payload beyond the first
         self.delete_calls = 0
-        self._waiters: deque[simpy.Event] = deque()
+        self._gatherers: deque[simpy.Event] = deque()  # consumers filling a batch: first
+        self._idle: deque[simpy.Event] = deque()  # consumers long-polling with nothing
         self._armed_at = math.inf
 
     # -- levels -------------------------------------------------------------------
@@ -137,7 +138,7 @@ class SqsQueue:
             if count_empty:
                 self.receive_calls += 1
                 self.empty_receive_calls += 1
-            if rearm and self._waiters:
+            if rearm:
                 self._arm()
             return []
         self._release_deadlines(now)
@@ -168,8 +169,7 @@ class SqsQueue:
         elif count_empty:
             self.receive_calls += 1
             self.empty_receive_calls += 1
-        if self._waiters:
-            self._arm()
+        self._arm()
         return out
 
     def count_long_polls(self, empty_calls: int) -> None:
@@ -216,40 +216,71 @@ class SqsQueue:
 
     # -- waiting consumers -----------------------------------------------------------
     def wait(self) -> simpy.Event:
-        """An event that fires when a message is visible for this waiter."""
+        """An idle consumer's long poll: fires when a message is visible for it."""
         ev = self.env.event()
-        self._waiters.append(ev)
+        self._idle.append(ev)
+        self._arm()
+        return ev
+
+    def wait_for_batch(self, need: int, until: float, keep_place: bool) -> simpy.Event:
+        """A consumer filling a batch: fires when ``need`` more messages are visible or
+        at ``until`` (its batching window's end), whichever comes first.
+
+        Gatherers are served before idle consumers, first come first served;
+        ``keep_place`` puts a gatherer that was just served back at the head, so one
+        batch fills before the next. A gatherer further back is woken by its own
+        window timer (:meth:`cancel_wait` then ``succeed(False)``).
+        """
+        ev = self.env.event()
+        entry = (ev, need, until)
+        if keep_place:
+            self._gatherers.appendleft(entry)
+        else:
+            self._gatherers.append(entry)
         self._arm()
         return ev
 
     def cancel_wait(self, ev: simpy.Event) -> None:
         try:
-            self._waiters.remove(ev)
+            self._idle.remove(ev)
+            return
         except ValueError:
             pass
+        for entry in self._gatherers:
+            if entry[0] is ev:
+                self._gatherers.remove(entry)
+                return
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        """Idle consumers long-polling."""
+        return len(self._idle)
 
     def _arm(self) -> None:
-        """Schedule the longest-waiting consumer to wake when the next message shows.
+        """Schedule one waiting consumer to wake when there is something for it.
 
-        Only one waiter is armed at a time: it takes up to 10 messages, and its receive
-        arms the next waiter if more are visible. A waiter that wakes to find the
-        message gone (another consumer took it) simply waits again.
+        Only one waiter is armed at a time: the head gatherer when enough messages for
+        its batch will be visible (or its window ends), else the longest-idle consumer
+        when the next message shows. Its receive arms the next waiter. A waiter that
+        wakes to find the messages gone (another consumer took them) waits again.
         """
-        if not self._waiters:
+        if self._gatherers:
+            ev, need, until = self._gatherers[0]
+            t = min(self.time_visible(need), until)
+            if t >= self._armed_at:
+                return
+            self._gatherers.popleft()
+        elif self._idle:
+            t = self.next_visible_s()
+            if t >= self._armed_at:
+                return
+            ev = self._idle.popleft()
+        else:
             return
-        t = self.next_visible_s()
-        if t >= self._armed_at:
-            return
-        ev = self._waiters.popleft()
         self._armed_at = t
         ev._ok = True
         ev._value = True
         self.env.schedule(ev, delay=max(t - self.env.now, 0.0))
-
 
 
 __all__ = ["SqsQueue", "DELETED", "DLQ", "EXPIRED"]
