@@ -93,6 +93,7 @@ class ApiCallers:
     def _respond(self, m, e, res, start, cold) -> None:
         fn = self.function
         fn.release(e, res.reset)
+        self.executor.finish(res)
         self.in_flight -= 1
         self.records.invocations.append(
             (fn.name, e.id, start, self.env.now, cold, res.init_s, 1, res.failed_items,

@@ -1,21 +1,21 @@
 """The downstream database: a connection limit, finite workers, an optional proxy.
 
 Queries are worked out arithmetically inside an invocation rather than as SimPy
-processes: the database's workers are a heap of the times they become free, so a query
-waits for the earliest free worker and latency grows with load, as a queue forms.
-Reservations are made when an invocation starts, in the order invocations start; a
-worker booked for later work is not lent to an earlier query in the gap (a small,
-conservative bias under heavy load).
+processes, so they may be booked out of time order (an invocation books its records'
+queries when it starts). The workers are therefore a calendar of slots one query long:
+each slot serves at most ``workers`` queries, a query takes the first slot at or after
+its issue time with room left, and so latency grows with load as a queue forms. Booking
+order does not matter, unlike a heap of worker free times, where a booking far ahead
+would block earlier queries. At light load a query takes exactly ``query_s``.
 
 Without a proxy every client connection counts against ``max_connections`` and a
 connect beyond it fails ("too many connections"). With a proxy, clients connect to the
-proxy (never refused here) and each query borrows one of at most
-``proxy_max_connections`` pooled connections, waiting up to the borrow timeout.
+proxy (never refused here) and each query also needs one of at most
+``proxy_max_connections`` pooled connections (so a slot serves at most that many), and
+fails if it would wait longer than the borrow timeout.
 """
 
 from __future__ import annotations
-
-import heapq
 
 from simlib.scenario import Database
 
@@ -29,9 +29,10 @@ class DatabaseModel:
         self.max_used = 0
         self.connection_errors = 0
         self.borrow_timeouts = 0
-        self._workers = [0.0] * config.workers
-        pool = config.proxy_max_connections or config.max_connections
-        self._pool = [-1.0] * pool if config.proxy else []  # -1: not opened yet
+        self.pool_size = (config.proxy_max_connections or config.max_connections) if config.proxy else 0
+        self._per_slot = min(config.workers, self.pool_size) if config.proxy else config.workers
+        self._slots: dict[int, int] = {}  # slot index -> queries booked in it
+        self._bookings = 0
 
     @property
     def per_invocation(self) -> bool:
@@ -55,22 +56,30 @@ class DatabaseModel:
 
     def query(self, t: float) -> tuple[float, bool]:
         """Run one query issued at ``t``; return (end time, succeeded)."""
-        start = t
+        q = self.cfg.query_s
+        if q <= 0.0:
+            return t, True
+        slots, per_slot = self._slots, self._per_slot
+        k = int(t / q)
+        used = slots.get(k, 0)
+        while used >= per_slot:
+            k += 1
+            used = slots.get(k, 0)
+        start = t if k * q <= t else k * q
         if self.cfg.proxy:
-            free = heapq.heappop(self._pool)
-            if free < 0:  # the proxy opens a new pooled connection
-                free = 0.0
-                self.connections += 1
-                self.max_used = max(self.max_used, self.connections)
-            if free - t > self.cfg.proxy_borrow_timeout_s:
-                heapq.heappush(self._pool, free)
+            if start - t > self.cfg.proxy_borrow_timeout_s:
                 self.borrow_timeouts += 1
                 return t + self.cfg.proxy_borrow_timeout_s, False
-            start = max(t, free)
-        worker_free = self._workers[0]
-        begin = max(start, worker_free)
-        end = begin + self.cfg.query_s
-        heapq.heapreplace(self._workers, end)
-        if self.cfg.proxy:
-            heapq.heappush(self._pool, end)
-        return end, True
+            if used + 1 > self.connections:  # the proxy opens another pooled connection
+                self.connections = used + 1
+                self.max_used = max(self.max_used, self.connections)
+        slots[k] = used + 1
+        self._bookings += 1
+        if self._bookings % 50_000 == 0:
+            self._forget_before(int((t - 3_600.0) / q))
+        return start + q, True
+
+    def _forget_before(self, k: int) -> None:
+        """Drop slots far in the past (no query is booked an hour back)."""
+        for old in [key for key in self._slots if key < k]:
+            del self._slots[old]

@@ -28,6 +28,7 @@ class InvocationResult:
     succeeded: list[int]  # messages to delete / answer ok
     failed_items: int
     reset: bool
+    close_connection: bool  # a per-invocation connection to close when it ends
 
 
 class Executor:
@@ -48,15 +49,17 @@ class Executor:
         self.malformed_rate = h.malformed_response_rate
         fn = scenario.function
         self.in_handler_init_s = fn.init_s if fn.init_in_handler else 0.0
-        self.stepped = database is not None or self.store is not None
+        # Only the idempotency store must be read in time order (the database books
+        # its queries in a calendar that does not depend on booking order).
+        self.stepped = self.store is not None
 
     def run(self, e: ExecutionEnvironment, batch: list[int]):
         """Generator: work through ``batch`` on ``e`` starting now; returns the result.
 
-        With a database or an idempotency store (shared state that must be touched in
-        time order) it yields a SimPy timeout before a record that starts later than
-        the next scheduled event, so a record's queries are issued in time order with
-        everyone else's; otherwise it never yields and the whole timeline is arithmetic. The caller then waits until
+        With an idempotency store (shared state that must be read in time order) it
+        yields a SimPy timeout before a record that starts later than the next scheduled
+        event, so records check the store in time order with everyone else's; otherwise
+        it never yields and the whole timeline is arithmetic. The caller then waits until
         ``start + result.duration_s``.
         """
         msgs, draws, db, store = self.msgs, self.draws, self.db, self.store
@@ -154,12 +157,6 @@ class Executor:
                 if not self.report_failures:
                     status = "error"
                     break
-        if opened_here:
-            # a per-invocation connection is held until the invocation ends
-            end_t = min(t, deadline) if t > deadline else t
-            if end_t > env.now:
-                yield env.timeout(end_t - env.now)
-            db.disconnect()
         if status == "ok" and (ran < len(batch) or t > deadline):
             # the deadline came before the remaining records could start, or INIT
             # repeated inside the invoke ran out the clock
@@ -173,7 +170,14 @@ class Executor:
         if status == "error" or status == "timeout":
             failed = len(batch)  # the whole batch returns to the queue
             succeeded = []
-        return InvocationResult(t - now, init_billed, status, succeeded, failed, status == "timeout")
+        return InvocationResult(
+            t - now, init_billed, status, succeeded, failed, status == "timeout", opened_here
+        )
+
+    def finish(self, result: InvocationResult) -> None:
+        """The invocation has ended: close a connection it opened for itself."""
+        if result.close_connection:
+            self.db.disconnect()
 
 
 def run_now(steps) -> InvocationResult:

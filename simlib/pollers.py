@@ -179,6 +179,7 @@ class EventSourceMapping:
         if end > env.now:
             yield env.timeout(end - env.now)
         fn.release(e, res.reset)
+        self.executor.finish(res)
         log.append((fn.name, e.id, start, end, cold, res.init_s, len(batch), res.failed_items,
                     res.status, e.provisioned))
         if res.succeeded:

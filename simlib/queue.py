@@ -61,14 +61,20 @@ class SqsQueue:
         """Earliest time a message may become visible (an upper bound on the wait)."""
         if self.visible_returned > 0:
             return self.env.now
-        t = math.inf
-        if self._next_arrival < self.msgs.n:
-            t = self.msgs.sent_s[self._next_arrival]
-        heap, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
-        while heap and not (state[heap[0][1]] == IN_FLIGHT and rc[heap[0][1]] == heap[0][2]):
-            heapq.heappop(heap)  # deleted or received again since: stale
+        msgs = self.msgs
+        i = self._next_arrival
+        t = msgs.sent_s[i] if i < msgs.n else math.inf
+        heap = self._deadlines
         if heap:
-            t = min(t, heap[0][0])
+            state, rc = msgs.state, msgs.receive_count
+            _, m, token = top = heap[0]
+            while state[m] != IN_FLIGHT or rc[m] != token:
+                heapq.heappop(heap)  # deleted or received again since: stale
+                if not heap:
+                    return t
+                _, m, token = top = heap[0]
+            if top[0] < t:
+                return top[0]
         return t
 
     def time_visible(self, count: int) -> float:
@@ -143,33 +149,40 @@ class SqsQueue:
             return []
         self._release_deadlines(now)
         out: list[int] = []
-        limit = min(max_messages, limits.RECEIVE_MAX_MESSAGES)
+        limit = max_messages if max_messages < limits.RECEIVE_MAX_MESSAGES else limits.RECEIVE_MAX_MESSAGES
+        expires, rc, state = msgs.expires_s, msgs.receive_count, msgs.state
+        max_receives = self.max_receives
+        deadline = now + self.visibility_s
         while len(out) < limit:
             m = self._take_visible(now)
             if m < 0:
                 break
-            if now >= msgs.expires_s[m]:
-                msgs.settle(m, EXPIRED, msgs.expires_s[m])
+            if now >= expires[m]:
+                msgs.settle(m, EXPIRED, expires[m])
                 continue
-            if self.max_receives is not None and msgs.receive_count[m] >= self.max_receives:
+            count = rc[m]
+            if max_receives is not None and count >= max_receives:
                 self.dlq_depth += 1
                 msgs.settle(m, DLQ, now)
                 continue
-            msgs.receive_count[m] += 1
-            if msgs.receive_count[m] == 1:
+            count += 1
+            rc[m] = count
+            if count == 1:
                 msgs.first_received_s[m] = now
-            msgs.state[m] = IN_FLIGHT
-            self.in_flight += 1
-            heapq.heappush(self._deadlines, (now + self.visibility_s, m, msgs.receive_count[m]))
+            state[m] = IN_FLIGHT
+            heapq.heappush(heap, (deadline, m, count))
             out.append(m)
         if out:
+            self.in_flight += len(out)
             self.receive_calls += 1
-            chunks = math.ceil(len(out) * payload_kb / limits.BILLING_CHUNK_KB)
-            self.receive_units += max(chunks - 1, 0)
+            kb = len(out) * payload_kb
+            if kb > limits.BILLING_CHUNK_KB:
+                self.receive_units += math.ceil(kb / limits.BILLING_CHUNK_KB) - 1
         elif count_empty:
             self.receive_calls += 1
             self.empty_receive_calls += 1
-        self._arm()
+        if self._gatherers or self._idle:
+            self._arm()
         return out
 
     def count_long_polls(self, empty_calls: int) -> None:
@@ -280,7 +293,8 @@ class SqsQueue:
         self._armed_at = t
         ev._ok = True
         ev._value = True
-        self.env.schedule(ev, delay=max(t - self.env.now, 0.0))
+        delay = t - self.env.now
+        self.env.schedule(ev, delay=delay if delay > 0.0 else 0.0)
 
 
 __all__ = ["SqsQueue", "DELETED", "DLQ", "EXPIRED"]
