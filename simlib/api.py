@@ -66,8 +66,8 @@ class ApiCallers:
                 msgs.settle(m, FAILED, now)
             return
         msgs.receive_count[m] += 1
-        if msgs.receive_count[m] == 1:
-            msgs.first_received_s[m] = now
+        if msgs.receive_count[m] == 1:  # (max: the clock can trail a send time by a rounding step)
+            msgs.first_received_s[m] = max(now, msgs.sent_s[m])
         msgs.state[m] = IN_FLIGHT
         self.in_flight += 1
         cold = e.init_s > 0.0

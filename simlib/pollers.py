@@ -178,6 +178,7 @@ class EventSourceMapping:
         end = start + res.duration_s
         if end > env.now:
             yield env.timeout(end - env.now)
+        end = env.now  # the clock at release (start + duration may differ by a rounding step)
         fn.release(e, res.reset)
         self.executor.finish(res)
         log.append((fn.name, e.id, start, end, cold, res.init_s, len(batch), res.failed_items,
