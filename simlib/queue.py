@@ -47,6 +47,7 @@ class SqsQueue:
         self._gatherers: deque[simpy.Event] = deque()  # consumers filling a batch: first
         self._idle: deque[simpy.Event] = deque()  # consumers long-polling with nothing
         self._armed_at = math.inf
+        self._claimed = 0  # messages the armed waiter(s) will take when they wake
 
     # -- levels -------------------------------------------------------------------
     def _arrived(self, now: float) -> int:
@@ -135,6 +136,7 @@ class SqsQueue:
         rearm = now >= self._armed_at
         if rearm:
             self._armed_at = math.inf  # the armed waiter's moment has come
+            self._claimed = 0
         msgs, heap, i = self.msgs, self._deadlines, self._next_arrival
         if (
             not self.visible_returned
@@ -272,24 +274,28 @@ class SqsQueue:
     def _arm(self) -> None:
         """Schedule one waiting consumer to wake when there is something for it.
 
-        Only one waiter is armed at a time: the head gatherer when enough messages for
-        its batch will be visible (or its window ends), else the longest-idle consumer
-        when the next message shows. Its receive arms the next waiter. A waiter that
-        wakes to find the messages gone (another consumer took them) waits again.
+        Normally one waiter is armed at a time: the head gatherer when enough messages
+        for its batch will be visible (or its window ends), else the longest-idle
+        consumer when the next message shows. Messages it will take are claimed, so a
+        waiter armed earlier (a window that ends sooner) does not count on them. Its
+        receive arms the next waiter. A waiter that wakes to find the messages gone
+        (another consumer took them) waits again.
         """
         if self._gatherers:
             ev, need, until = self._gatherers[0]
-            t = min(self.time_visible(need), until)
+            t = min(self.time_visible(self._claimed + need), until)
             if t >= self._armed_at:
                 return
             self._gatherers.popleft()
         elif self._idle:
-            t = self.next_visible_s()
+            need = 1
+            t = self.time_visible(self._claimed + 1) if self._claimed else self.next_visible_s()
             if t >= self._armed_at:
                 return
             ev = self._idle.popleft()
         else:
             return
+        self._claimed += need
         self._armed_at = t
         ev._ok = True
         ev._value = True
