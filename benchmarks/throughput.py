@@ -78,7 +78,7 @@ def default_time(repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        simlib.simulate(scenario, seed=1).summary
+        _ = simlib.simulate(scenario, seed=1).summary  # the summary is part of the cost
         best = min(best, time.perf_counter() - t0)
     return best
 

@@ -46,8 +46,7 @@ class DatabaseModel:
             self.connection_errors += 1
             return False
         self.connections += 1
-        if self.connections > self.max_used:
-            self.max_used = self.connections
+        self.max_used = max(self.max_used, self.connections)
         return True
 
     def disconnect(self) -> None:
@@ -65,7 +64,7 @@ class DatabaseModel:
         while used >= per_slot:
             k += 1
             used = slots.get(k, 0)
-        start = t if k * q <= t else k * q
+        start = max(t, k * q)
         if self.cfg.proxy:
             if start - t > self.cfg.proxy_borrow_timeout_s:
                 self.borrow_timeouts += 1

@@ -8,7 +8,6 @@ settled (or ``workload.duration_s + run.drain_s``), and hands the raw state to
 
 from __future__ import annotations
 
-import numpy as np
 import simpy
 
 from simlib.api import ApiCallers
@@ -143,4 +142,4 @@ def simulate(scenario: Scenario, seed: int = 0) -> Result:
     )
 
 
-__all__ = ["simulate", "sample_step", "np"]
+__all__ = ["sample_step", "simulate"]

@@ -164,9 +164,9 @@ class Executor:
             t = deadline
         if status == "ok" and failed:
             status = "partial"
-            if self.malformed_rate > 0:
-                if self._malformed.column(first_attempt)[batch[0]] < self.malformed_rate:
-                    status = "error"  # a malformed response fails the whole batch
+            rate = self.malformed_rate
+            if rate > 0 and self._malformed.column(first_attempt)[batch[0]] < rate:
+                status = "error"  # a malformed response fails the whole batch
         if status == "error" or status == "timeout":
             failed = len(batch)  # the whole batch returns to the queue
             succeeded = []

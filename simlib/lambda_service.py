@@ -27,7 +27,7 @@ from simlib.streams import ChunkedStream, Streams
 class ExecutionEnvironment:
     """One micro-VM with the function's runtime loaded."""
 
-    __slots__ = ("id", "created_s", "provisioned", "init_s", "idle_since", "connected")
+    __slots__ = ("connected", "created_s", "id", "idle_since", "init_s", "provisioned")
 
     def __init__(self, env_id: int, created_s: float, provisioned: bool, init_s: float):
         self.id = env_id
@@ -123,14 +123,12 @@ class LambdaFunction:
                 self.cold_starts += 1
                 self.cold_starts_step += 1
         self.busy += 1
-        if self.busy > self.max_busy:
-            self.max_busy = self.busy
+        self.max_busy = max(self.max_busy, self.busy)
         return e
 
     def _throttle(self) -> None:
         self.throttles += 1
         self.throttles_step += 1
-        return None
 
     def release(self, e: ExecutionEnvironment, reset: bool) -> None:
         """The invocation on ``e`` ended; ``reset`` after a timeout or failed INIT."""

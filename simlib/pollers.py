@@ -193,4 +193,4 @@ class EventSourceMapping:
 
 def long_polls(wait_s: float) -> int:
     """Empty ReceiveMessage calls made by a poller that long-polled for ``wait_s``."""
-    return int(math.floor(wait_s / limits.LONG_POLL_S))
+    return math.floor(wait_s / limits.LONG_POLL_S)

@@ -151,7 +151,7 @@ class SqsQueue:
             return []
         self._release_deadlines(now)
         out: list[int] = []
-        limit = max_messages if max_messages < limits.RECEIVE_MAX_MESSAGES else limits.RECEIVE_MAX_MESSAGES
+        limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
         expires, rc, state = msgs.expires_s, msgs.receive_count, msgs.state
         max_receives = self.max_receives
         deadline = now + self.visibility_s
@@ -300,7 +300,7 @@ class SqsQueue:
         ev._ok = True
         ev._value = True
         delay = t - self.env.now
-        self.env.schedule(ev, delay=delay if delay > 0.0 else 0.0)
+        self.env.schedule(ev, delay=max(0.0, delay))
 
 
-__all__ = ["SqsQueue", "DELETED", "DLQ", "EXPIRED"]
+__all__ = ["SqsQueue"]

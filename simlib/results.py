@@ -12,7 +12,6 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from simlib import limits
 from simlib.messages import DELETED, DLQ, EXPIRED, FAILED, IN_FLIGHT, QUEUED
 from simlib.pricing import Usage, billed_ms, cost_table, sqs_request_units
 from simlib.records import INVOCATION_RECORD, TIMESERIES_COLUMNS
@@ -267,4 +266,4 @@ class Result:
         )
 
 
-__all__ = ["Result", "duplicate_flags", "limits"]
+__all__ = ["Result", "duplicate_flags"]

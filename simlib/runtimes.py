@@ -16,7 +16,7 @@ import csv
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +78,7 @@ def snapstart_runtimes() -> tuple[str, ...]:
     return tuple(sorted({key[0] for key in _measurements() if key[1]}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def init_profile(runtime: str, architecture: str = "x86_64", memory_mb: int = 512,
                  snapstart: bool = False) -> InitProfile:
     """Fit the INIT (or SnapStart restore) distribution of a runtime configuration.

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from simlib import limits
@@ -376,9 +376,9 @@ def _check_consistency(s: Scenario) -> None:
     if w.pattern == "trace" and not Path(w.trace_path).is_file():
         raise ScenarioError("workload.trace_path", w.trace_path, "an existing CSV file")
     db = s.database
-    if db is not None and db.proxy_max_connections is not None:
-        if db.proxy_max_connections > db.max_connections:
-            raise ScenarioError(
-                "database.proxy_max_connections", db.proxy_max_connections,
-                f"1..{db.max_connections} (database.max_connections)",
-            )
+    pool = db.proxy_max_connections if db is not None else None
+    if pool is not None and pool > db.max_connections:
+        raise ScenarioError(
+            "database.proxy_max_connections", pool,
+            f"1..{db.max_connections} (database.max_connections)",
+        )

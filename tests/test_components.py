@@ -2,7 +2,6 @@
 idempotency store and the duplicate definition."""
 
 import numpy as np
-import pytest
 import simpy
 
 from simlib.database import DatabaseModel
