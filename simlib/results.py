@@ -22,7 +22,7 @@ INVOCATION_COLUMNS = (
 )
 MESSAGE_COLUMNS = (
     "message_id", "sent_s", "first_received_s", "finished_s", "receive_count", "executions",
-    "successful_executions", "side_effects", "outcome",
+    "successful_executions", "side_effects", "outcome", "poison",
 )
 SUMMARY_KEYS = (
     "messages_sent", "messages_deleted", "messages_failed", "messages_dlq", "messages_expired",
@@ -129,6 +129,7 @@ class Result:
                 msgs.outcome_names(),
                 categories=["deleted", "failed", "dlq", "expired", "in_queue", "in_flight"],
             ),
+            "poison": msgs.poison,  # the message always fails (workload.poison_fraction)
         })
 
     @cached_property
