@@ -9,9 +9,10 @@ their receive count raised (the over-pull that can send valid messages to the DL
 
 Scaling: the mapping starts with 5 concurrent batches and, while messages wait and no
 poller is idle, adds up to 300 per minute (5 each second) up to its ceiling or its
-maximum concurrency; throttles hold the scale-up back (no poller is added while any
-poller is backing off from a throttled invoke, or was throttled within the last tick);
-a poller that waits through a whole empty long poll beyond the first five retires.
+maximum concurrency; a throttle within the last second holds the scale-up back for that
+second (a poller backing off from a throttle is not counted: AWS notes that mappings
+do not account for reserved concurrency and read more than the function can take); a
+poller that waits through a whole empty long poll beyond the first five retires.
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ class EventSourceMapping:
         self.max_pollers = 0
         self._waiting: dict[simpy.Event, float] = {}
         self._throttled_since_tick = False
-        self._backing_off = 0  # pollers holding a throttled batch, waiting to retry
         self._retiring = 0
         self._gathering_need = 0  # messages that pollers inside a batching window still want
         for _ in range(self.floor):
@@ -86,8 +86,7 @@ class EventSourceMapping:
             now = env.now
             visible = q.visible(now)
             backlog = visible - self._gathering_need  # what no poller is about to take
-            throttled = self._throttled_since_tick or self._backing_off
-            if backlog > 0 and not self._waiting and not throttled:
+            if backlog > 0 and not self._waiting and not self._throttled_since_tick:
                 for _ in range(int(min(add_per_tick, self.ceiling - self.pollers))):
                     self._start_poller()
             elif visible == 0 and self.pollers > self.floor:
@@ -173,9 +172,7 @@ class EventSourceMapping:
             log.append((fn.name, -1, now, now, False, 0.0, len(batch), len(batch), "throttled", False))
             if now + delay >= give_up_at:
                 return  # abandoned: the messages reappear when their visibility runs out
-            self._backing_off += 1
             yield env.timeout(delay)
-            self._backing_off -= 1
             delay = min(delay * 2.0, THROTTLE_RETRY_MAX_S)
         start = env.now
         cold = e.init_s > 0.0
