@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Notebooks under nbval, run by the venv's own kernel; volatile text (timings) sanitized.
+# Notebooks under nbval, run by the venv's own kernel; volatile text (timings) sanitized;
+# a cell that hangs fails after 2 minutes (a lesson runs in well under one).
 NBVAL := PYTHONHASHSEED=0 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-	--nbval-sanitize-with notebooks/nbval_sanitize.cfg
+	--nbval-cell-timeout=120 --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 .PHONY: lab test notebooks bench clean
 
@@ -34,7 +35,7 @@ test: $(STAMP)
 # a static viewer shows each panel with its default plot).
 notebooks: $(STAMP)
 	PYTHONHASHSEED=0 $(BIN)/python -m jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 \
+		--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=120 \
 		--ExecutePreprocessor.record_timing=False \
 		notebooks/*.ipynb
 

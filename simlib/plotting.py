@@ -1,0 +1,457 @@
+"""Lesson visuals: the one place where a Result is drawn or tabulated.
+
+Every lesson calls these functions instead of carrying its own plotting code, so all
+lessons look alike and read well on a workshop projector: large type, thick lines,
+titles, and axis labels that carry their units. There is no model logic here; the
+functions only read a :class:`~simlib.results.Result` (or a sweep's DataFrame).
+
+The style is applied through :func:`style`, a context manager around
+``matplotlib.rc_context``: nothing changes matplotlib's global settings.
+
+Figures are returned, not shown: they are detached from pyplot (``plt.close``) so that a
+notebook cell shows a figure exactly once (when it is the cell's value or passed to
+``display``), an interactive panel can redraw many times without piling up open
+figures, and the functions work with the non-interactive Agg backend.
+
+Tables from :func:`kpi_table` and :func:`compare` hold *formatted strings*
+(``"19,931"``, ``"0.15%"``, ``"$0.0253"``), so a notebook's stored outputs stay
+readable and stable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_KPIS",
+    "FIGSIZE",
+    "compare",
+    "format_value",
+    "kpi_table",
+    "label_for",
+    "plot_sweep",
+    "plot_timeseries",
+    "style",
+]
+
+# -- style ------------------------------------------------------------------------------
+
+FIGSIZE = (10.0, 4.8)
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "font.size": 14,
+    "axes.titlesize": 16,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 14,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "legend.framealpha": 0.9,
+    "lines.linewidth": 2.2,
+    "lines.markersize": 7,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    # Colour-blind-safe (Okabe-Ito), distinct in greyscale print too.
+    "axes.prop_cycle": matplotlib.cycler(
+        color=["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
+    ),
+}
+THEORY_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
+
+
+@contextmanager
+def style():
+    """The lessons' one style, applied only inside the ``with`` block."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def _new_axes(ax):
+    """(figure, axes, owned): a fresh projector-sized figure unless ``ax`` is given."""
+    if ax is not None:
+        return ax.figure, ax, False
+    import matplotlib.pyplot as plt  # pyplot only to get the notebook's display hooks
+
+    fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
+    return fig, ax, True
+
+
+def _detach(fig, owned: bool):
+    """Detach a figure we made from pyplot: shown once, never piled up in a panel."""
+    if owned:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return fig
+
+
+# -- names and units --------------------------------------------------------------------
+
+# Timeseries columns: (readable name, unit of the count).
+SERIES_LABELS = {
+    "concurrency": ("busy environments (concurrency)", "environments"),
+    "environments": ("live environments (busy + idle)", "environments"),
+    "idle_environments": ("idle environments", "environments"),
+    "queue_visible": ("visible messages in the queue", "messages"),
+    "in_flight": ("in-flight messages", "messages"),
+    "dlq_depth": ("messages in the DLQ", "messages"),
+    "throttles": ("throttles per step", "invoke attempts"),
+    "cold_starts": ("cold starts per step", "environments"),
+    "db_connections": ("database connections", "connections"),
+}
+
+# Summary keys: (readable name, kind). Kinds drive formatting (see format_value).
+KPI_LABELS = {
+    "messages_sent": ("Messages sent", "count"),
+    "messages_deleted": ("Messages processed (deleted)", "count"),
+    "messages_failed": ("Requests failed (api)", "count"),
+    "messages_dlq": ("Messages moved to the DLQ", "count"),
+    "messages_expired": ("Messages expired", "count"),
+    "messages_unfinished": ("Messages unfinished at the end", "count"),
+    "executions": ("Record executions", "count"),
+    "duplicate_executions": ("Duplicate executions", "count"),
+    "duplicate_side_effects": ("Duplicate side effects", "count"),
+    "invocations": ("Invocations", "count"),
+    "cold_starts": ("Cold starts", "count"),
+    "cold_start_rate": ("Cold-start rate", "percent"),
+    "throttles": ("Throttles (invoke attempts)", "count"),
+    "errors": ("Invocation errors", "count"),
+    "timeouts": ("Invocation timeouts", "count"),
+    "max_concurrency": ("Peak concurrency (environments)", "count"),
+    "latency_p50_s": ("Latency p50 (s)", "seconds"),
+    "latency_p99_s": ("Latency p99 (s)", "seconds"),
+    "db_connection_errors": ("Database connection errors", "count"),
+    "db_max_connections_used": ("Database connections, peak", "count"),
+    "cost_usd": ("Cost of the run", "usd"),
+    "cost_per_million_usd": ("Cost per million messages", "usd"),
+}
+
+# The small table every lesson prints unless it asks for other keys.
+DEFAULT_KPIS = (
+    "messages_sent", "messages_deleted", "messages_dlq", "duplicate_executions",
+    "invocations", "cold_start_rate", "throttles", "max_concurrency",
+    "latency_p50_s", "latency_p99_s", "cost_usd", "cost_per_million_usd",
+)
+
+# Scenario fields often swept (dotted paths): readable axis labels with units.
+PARAM_LABELS = {
+    "workload.rate_per_s": "arrival rate (messages/s)",
+    "workload.duration_s": "arrivals last (s)",
+    "workload.poison_fraction": "poison messages (fraction)",
+    "workload.burst_rate_per_s": "burst rate (messages/s)",
+    "queue.visibility_timeout_s": "visibility timeout (s)",
+    "queue.max_receive_count": "maxReceiveCount (receives)",
+    "mapping.batch_size": "batch size (messages)",
+    "mapping.batching_window_s": "batching window (s)",
+    "mapping.max_concurrency": "mapping maximum concurrency (environments)",
+    "function.memory_mb": "memory (MB)",
+    "function.timeout_s": "function timeout (s)",
+    "function.reserved_concurrency": "reserved concurrency (environments)",
+    "function.provisioned_concurrency": "provisioned concurrency (environments)",
+    "function.idle_lifetime_s": "idle lifetime (s)",
+    "function.init_s": "function init work (s)",
+    "handler.failure_rate": "handler failure rate (fraction)",
+    "handler.duration_median_s": "handler duration, median (s)",
+    "database.max_connections": "database max_connections (connections)",
+    "account.concurrency_limit": "account concurrency limit (environments)",
+}
+
+# Quantities lessons commonly derive from a run (not in the summary's contract).
+DERIVED_LABELS = {
+    "mean_concurrency": "mean concurrency (busy environments)",
+    "throttle_fraction": "throttled share of invoke attempts (fraction)",
+    "duplicate_fraction": "duplicate share of executions (fraction)",
+}
+
+# Unit suffixes of field and column names (longest first).
+_SUFFIX_UNITS = (
+    ("_per_s", "/s"), ("_usd", "USD"), ("_ms", "ms"), ("_mb", "MB"), ("_kb", "KB"),
+    ("_gb", "GB"), ("_s", "s"),
+)
+
+
+def label_for(name: str) -> str:
+    """A readable axis label with its unit for a column, summary key or dotted path.
+
+    >>> label_for("workload.rate_per_s")
+    'arrival rate (messages/s)'
+    >>> label_for("latency_p99_s")
+    'latency p99 (s)'
+    >>> label_for("queue.retention_s")
+    'retention (s)'
+    """
+    if name in PARAM_LABELS:
+        return PARAM_LABELS[name]
+    if name in DERIVED_LABELS:
+        return DERIVED_LABELS[name]
+    if name in SERIES_LABELS:
+        label, unit = SERIES_LABELS[name]
+        return f"{label} ({unit})" if unit not in label else label
+    if name in KPI_LABELS:
+        label, kind = KPI_LABELS[name]
+        label = label[0].lower() + label[1:]
+        extra = {"percent": " (fraction)", "usd": " (USD)"}.get(kind, "")
+        return label + extra
+    field = name.rsplit(".", 1)[-1]
+    for suffix, unit in _SUFFIX_UNITS:
+        if field.endswith(suffix) and len(field) > len(suffix):
+            return f"{field[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return field.replace("_", " ")
+
+
+def _kind_of(key: str) -> str:
+    """Formatting kind of a key not in KPI_LABELS, from its name."""
+    if key.endswith("_usd"):
+        return "usd"
+    if key.endswith("_s"):
+        return "seconds"
+    if key.endswith(("_rate", "_fraction", "_share")):
+        return "percent"
+    return "number"
+
+
+def format_value(value, kind: str = "number") -> str:
+    """One KPI value as stable, readable text.
+
+    Kinds: ``count`` (``19,931``), ``percent`` (a fraction, ``0.15%``), ``seconds``
+    (``0.235`` / ``2.82`` / ``1,204``), ``usd`` (``$0.0253``, ``$4.24``, ``$1,234``) and
+    ``number`` (``13.97``; whole numbers and values of 100 or more as counts). Missing values
+    (``None``, NaN) print as ``n/a``.
+
+    >>> format_value(19931, "count"), format_value(0.0015237, "percent")
+    ('19,931', '0.15%')
+    >>> format_value(0.0253070837, "usd"), format_value(4.2447, "usd")
+    ('$0.0253', '$4.24')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    x = float(value)
+    if kind == "count":
+        return f"{x:,.0f}"
+    if kind == "percent":
+        return f"{100 * x:.2f}%" if abs(x) < 0.1 else f"{100 * x:.1f}%"
+    if kind == "seconds":
+        ax = abs(x)
+        if ax < 1:
+            return f"{x:.3f}"
+        return f"{x:.2f}" if ax < 100 else f"{x:,.0f}"
+    if kind == "usd":
+        ax = abs(x)
+        if ax == 0:
+            return "$0.00"
+        if ax >= 1000:
+            return f"${x:,.0f}"
+        if ax >= 1:
+            return f"${x:,.2f}"
+        digits = min(8, max(4, 2 - math.floor(math.log10(ax))))  # three significant figures
+        return f"${x:.{digits}f}"
+    if x.is_integer() or abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
+
+
+def _kpi_row(key: str) -> tuple[str, str]:
+    if key in KPI_LABELS:
+        return KPI_LABELS[key]
+    kind = _kind_of(key)
+    label = label_for(key)
+    return label[0].upper() + label[1:], kind
+
+
+# -- tables -----------------------------------------------------------------------------
+
+
+def _summary_of(run, key_hint: str) -> Mapping:
+    if isinstance(run, Mapping):
+        return run
+    summary = getattr(run, "summary", None)
+    if not isinstance(summary, Mapping):
+        raise TypeError(f"{key_hint}: expected a simlib Result or a summary dict, got "
+                        f"{type(run).__name__}")
+    return summary
+
+
+def kpi_table(result_or_results, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """KPIs as a table of formatted strings: rows = KPIs (readable, with units), columns = runs.
+
+    ``result_or_results`` is one Result (a single column ``value``), a list of Results
+    (columns ``run 1``, ``run 2``, ...) or a dict ``label -> Result`` (see :func:`compare`).
+    A summary dict may stand in for a Result, so a lesson can add its own numbers
+    (``{**r.summary, "mean_concurrency": 13.9}``); keys not in the summary's contract
+    are labelled and formatted from their names (``_s`` seconds, ``_usd`` dollars,
+    ``_rate`` / ``_fraction`` percent). ``keys`` defaults to :data:`DEFAULT_KPIS`.
+    """
+    if isinstance(result_or_results, Mapping) and not _looks_like_summary(result_or_results):
+        runs = dict(result_or_results)
+    elif isinstance(result_or_results, Sequence) and not isinstance(result_or_results, str):
+        runs = {f"run {i}": r for i, r in enumerate(result_or_results, start=1)}
+    else:
+        runs = {"value": result_or_results}
+    if not runs:
+        raise ValueError("kpi_table needs at least one result")
+    keys = tuple(DEFAULT_KPIS if keys is None else keys)
+    summaries = {label: _summary_of(run, str(label)) for label, run in runs.items()}
+    for label, summary in summaries.items():
+        missing = [k for k in keys if k not in summary]
+        if missing:
+            raise KeyError(f"{label}: no KPI named {', '.join(map(repr, missing))}; "
+                           f"known: {', '.join(summary)}")
+    index, rows = [], []
+    for key in keys:
+        name, kind = _kpi_row(key)
+        index.append(name)
+        rows.append([format_value(summaries[label][key], kind) for label in summaries])
+    table = pd.DataFrame(rows, index=pd.Index(index, name="KPI"), columns=list(summaries))
+    table.columns.name = None
+    return table
+
+
+def _looks_like_summary(mapping: Mapping) -> bool:
+    """A summary dict maps KPI names to numbers; a dict of runs maps labels to results."""
+    return bool(mapping) and all(
+        v is None or isinstance(v, (int, float, np.number)) for v in mapping.values()
+    )
+
+
+def compare(results: Mapping[str, object], keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """The KPI table for several labelled runs side by side (columns in the dict's order)."""
+    if not isinstance(results, Mapping):
+        raise TypeError("compare expects a dict of label -> Result")
+    return kpi_table(dict(results), keys)
+
+
+# -- figures ----------------------------------------------------------------------------
+
+
+def _time_axis(t_s: np.ndarray) -> tuple[float, str]:
+    """Divisor and label so a long run reads in minutes or hours, not 86,400 s."""
+    end = float(np.nanmax(t_s)) if len(t_s) else 0.0
+    if end > 2 * 3600:
+        return 3600.0, "time since start (h)"
+    if end > 30 * 60:
+        return 60.0, "time since start (min)"
+    return 1.0, "time since start (s)"
+
+
+def _default_title(result) -> str:
+    s = getattr(result, "scenario", None)
+    if s is None:
+        return "Simulated run"
+    w = s.workload
+    source = "SQS queue → Lambda" if s.source == "sqs" else "API callers → Lambda"
+    return (f"{source}: {w.pattern} arrivals, {w.rate_per_s:g} messages/s "
+            f"for {w.duration_s:g} s (seed {result.seed})")
+
+
+def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visible", "in_flight"),
+                    title: str | None = None, ax=None):
+    """Levels over time from ``result.timeseries``: one line per column, one y axis.
+
+    A dotted vertical line marks when arrivals stop (``workload.duration_s``). Count
+    columns (``throttles``, ``cold_starts``) are per sampling step. Returns the Figure.
+    """
+    if isinstance(columns, str):
+        columns = (columns,)
+    frame = result.timeseries
+    unknown = [c for c in columns if c not in frame.columns or c == "t_s"]
+    if unknown:
+        raise KeyError(f"not a timeseries column: {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(c for c in frame.columns if c != 't_s')}")
+    t = frame["t_s"].to_numpy(dtype=float)
+    scale, xlabel = _time_axis(t)
+    with style():
+        fig, ax, owned = _new_axes(ax)
+        units = []
+        for i, col in enumerate(columns):
+            label, unit = SERIES_LABELS.get(col, (col.replace("_", " "), "count"))
+            units.append(unit)
+            # The first column is the headline: drawn on top where lines overlap.
+            ax.plot(t / scale, frame[col].to_numpy(), label=label, drawstyle="steps-post",
+                    zorder=2 + 0.1 * (len(columns) - i))
+        scenario = getattr(result, "scenario", None)
+        if scenario is not None and len(t):
+            stop = scenario.workload.duration_s
+            if stop < t[-1]:
+                ax.axvline(stop / scale, color="0.35", linestyle=":", linewidth=1.6,
+                           label="arrivals stop")
+        distinct = list(dict.fromkeys(units))
+        ax.set_ylabel(distinct[0] if len(distinct) == 1 else f"count ({', '.join(distinct)})")
+        ax.set_xlabel(xlabel)
+        ax.set_xlim(left=0)
+        top = max(float(np.nanmax(frame[list(columns)].to_numpy(dtype=float), initial=0)), 1.0)
+        ax.set_ylim(-0.02 * top, 1.06 * top)  # a line at zero stays visible above the axis
+        ax.set_title(title if title is not None else _default_title(result))
+        ax.legend(loc="best")
+    return _detach(fig, owned)
+
+
+def plot_sweep(frame: pd.DataFrame, x: str, y, *, series: str | None = None,
+               theory=None, theory_label: str = "theory", ci: tuple[str, str] | None = None,
+               title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
+               logx: bool = False, logy: bool = False, ax=None):
+    """A parameter against a KPI: one curve per series, optionally a theory line.
+
+    ``frame`` holds one row per run (or per averaged point). ``y`` is a column or a list
+    of columns (one curve each); ``series`` names a column whose values split the rows
+    into curves (e.g. ``"architecture"``). ``ci = (low, high)`` shades a band between
+    two columns. ``theory`` is a column of ``frame``, a function of x, or a pair
+    ``(xs, ys)``; it is drawn as a dashed black line labelled ``theory_label``.
+    Axis labels default to :func:`label_for` of the column names. Returns the Figure.
+    """
+    ys = [y] if isinstance(y, str) else list(y)
+    needed = [x, *ys] + ([series] if series else []) + (list(ci) if ci else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise KeyError(f"plot_sweep: no column {', '.join(map(repr, missing))} in the frame")
+    frame = frame.sort_values(x)
+    with style():
+        fig, ax, owned = _new_axes(ax)
+        groups = frame.groupby(series, sort=False) if series else [(None, frame)]
+        for key, part in groups:
+            for col in ys:
+                parts = [str(key)] if series else []
+                if len(ys) > 1 or not series:
+                    parts.append(label_for(col).split(" (")[0])
+                (line,) = ax.plot(part[x], part[col], marker="o", label=", ".join(parts))
+                if ci:
+                    ax.fill_between(part[x], part[ci[0]], part[ci[1]], color=line.get_color(),
+                                    alpha=0.18, linewidth=0)
+        if theory is not None:
+            tx, ty = _theory_points(frame, x, theory)
+            ax.plot(tx, ty, label=theory_label, **THEORY_STYLE)
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel or label_for(x))
+        ax.set_ylabel(ylabel or (label_for(ys[0]) if len(ys) == 1 else "value"))
+        if title is None:
+            what = label_for(ys[0]).split(" (")[0]
+            title = f"{what[0].upper()}{what[1:]} vs {label_for(x).split(' (')[0]}"
+        ax.set_title(title)
+        if len(ax.get_lines()) > 1:
+            ax.legend(loc="best")
+    return _detach(fig, owned)
+
+
+def _theory_points(frame: pd.DataFrame, x: str, theory) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(theory, str):
+        return frame[x].to_numpy(), frame[theory].to_numpy()
+    if callable(theory):
+        lo, hi = float(frame[x].min()), float(frame[x].max())
+        xs = np.linspace(lo, hi, 200)
+        return xs, np.asarray(theory(xs), dtype=float) * np.ones_like(xs)
+    if isinstance(theory, tuple) and len(theory) == 2:
+        return np.asarray(theory[0], dtype=float), np.asarray(theory[1], dtype=float)
+    raise TypeError("theory must be a column name, a function of x, or a pair (xs, ys)")

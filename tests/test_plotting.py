@@ -1,0 +1,301 @@
+"""The lessons' shared visuals (simlib.plotting) and interactive panels (simlib.explore)."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+import simlib
+from simlib import plotting
+from simlib.plotting import compare, format_value, kpi_table, plot_sweep, plot_timeseries
+
+SMALL = {"workload": {"rate_per_s": 20, "duration_s": 30}}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return simlib.simulate(simlib.Scenario.from_dict(SMALL), seed=1)
+
+
+@pytest.fixture(scope="module")
+def busier():
+    scenario = simlib.Scenario.from_dict(SMALL).with_changes({"workload.rate_per_s": 40})
+    return simlib.simulate(scenario, seed=1)
+
+
+# -- figures ----------------------------------------------------------------------------
+
+
+def test_timeseries_figure_has_title_labels_with_units_and_legend(result):
+    fig = plot_timeseries(result)
+    (ax,) = fig.axes
+    assert ax.get_title() == "SQS queue → Lambda: poisson arrivals, 20 messages/s for 30 s (seed 1)"
+    assert ax.get_xlabel() == "time since start (s)"
+    assert "environments" in ax.get_ylabel() and "messages" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:3] == [
+        "busy environments (concurrency)", "visible messages in the queue", "in-flight messages",
+    ]
+    assert "arrivals stop" in labels
+    assert ax.title.get_fontsize() >= 14 and ax.xaxis.label.get_fontsize() >= 13
+
+
+def test_timeseries_figure_is_detached_from_pyplot_and_leaves_rcparams_alone(result):
+    before = dict(matplotlib.rcParams)
+    open_before = plt.get_fignums()
+    fig = plot_timeseries(result, columns="cold_starts", title="Cold starts")
+    assert plt.get_fignums() == open_before
+    assert dict(matplotlib.rcParams) == before
+    assert fig.axes[0].get_title() == "Cold starts"
+    assert fig.axes[0].get_ylabel() == "environments"
+
+
+def test_timeseries_draws_into_a_given_axes(result):
+    fig, ax = plt.subplots()
+    try:
+        assert plot_timeseries(result, columns=("environments",), ax=ax) is fig
+        assert len(ax.get_lines()) == 2  # the series and the "arrivals stop" marker
+    finally:
+        plt.close(fig)
+
+
+def test_timeseries_rejects_unknown_columns(result):
+    with pytest.raises(KeyError, match="'queue_depth'.*known: concurrency"):
+        plot_timeseries(result, columns=("queue_depth",))
+
+
+def test_timeseries_renders_to_png(result, tmp_path):
+    path = tmp_path / "ts.png"
+    plot_timeseries(result).savefig(path)
+    assert path.stat().st_size > 10_000
+
+
+def test_sweep_labels_series_and_theory_line():
+    frame = pd.DataFrame({
+        "workload.rate_per_s": [10, 20, 40, 10, 20, 40],
+        "mean_concurrency": [1.0, 2.1, 3.9, 0.8, 1.6, 3.3],
+        "function.architecture": ["x86_64"] * 3 + ["arm64"] * 3,
+    })
+    fig = plot_sweep(frame, "workload.rate_per_s", "mean_concurrency",
+                     series="function.architecture", theory=lambda x: x / 10,
+                     theory_label="Little's law")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "arrival rate (messages/s)"
+    assert ax.get_ylabel() == "mean concurrency (busy environments)"
+    assert ax.get_title() == "Mean concurrency vs arrival rate"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["x86_64", "arm64", "Little's law"]
+    theory = ax.get_lines()[-1]
+    assert theory.get_linestyle() == "--"
+    assert theory.get_ydata()[-1] == pytest.approx(4.0)
+
+
+def test_sweep_several_columns_band_and_theory_column():
+    frame = pd.DataFrame({"function.memory_mb": [512, 128, 1024], "cost_usd": [2.0, 3.0, 2.5],
+                          "lo": [1.8, 2.7, 2.3], "hi": [2.2, 3.3, 2.7], "fit": [2, 3, 2.5],
+                          "latency_p50_s": [0.3, 1.0, 0.2]})
+    fig = plot_sweep(frame, "function.memory_mb", ["cost_usd", "latency_p50_s"], ci=("lo", "hi"),
+                     theory="fit", logx=True, title="Power tuning")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "Power tuning"
+    assert list(ax.get_lines()[0].get_xdata()) == [128, 512, 1024]  # sorted by x
+    assert len(ax.collections) == 2  # one band per curve
+    with pytest.raises(KeyError, match="'nope'"):
+        plot_sweep(frame, "function.memory_mb", "nope")
+
+
+@pytest.mark.parametrize("name, label", [
+    ("workload.rate_per_s", "arrival rate (messages/s)"),
+    ("mapping.batching_window_s", "batching window (s)"),
+    ("queue.retention_s", "retention (s)"),
+    ("function.memory_mb", "memory (MB)"),
+    ("latency_p99_s", "latency p99 (s)"),
+    ("cost_per_million_usd", "cost per million messages (USD)"),
+    ("cold_start_rate", "cold-start rate (fraction)"),
+    ("queue_visible", "visible messages in the queue"),
+    ("db_connections", "database connections"),
+])
+def test_labels_carry_units(name, label):
+    assert plotting.label_for(name) == label
+
+
+# -- tables -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, kind, text", [
+    (19931, "count", "19,931"),
+    (0.0015237, "percent", "0.15%"),
+    (0.25, "percent", "25.0%"),
+    (0.23518, "seconds", "0.235"),
+    (2.8159, "seconds", "2.82"),
+    (1234.5, "seconds", "1,234"),
+    (0.025307, "usd", "$0.0253"),
+    (0.0000123456, "usd", "$0.0000123"),
+    (4.2447, "usd", "$4.24"),
+    (12345.6, "usd", "$12,346"),
+    (0.0, "usd", "$0.00"),
+    (13.97, "number", "13.97"),
+    (7, "number", "7"),
+    (math.nan, "seconds", "n/a"),
+    (None, "count", "n/a"),
+])
+def test_format_value(value, kind, text):
+    assert format_value(value, kind) == text
+
+
+def test_kpi_table_for_one_run_is_formatted_strings(result):
+    table = kpi_table(result)
+    s = result.summary
+    assert list(table.columns) == ["value"]
+    assert table.index.name == "KPI"
+    assert len(table) == len(plotting.DEFAULT_KPIS)
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    assert table.loc["Messages sent", "value"] == f"{s['messages_sent']:,}"
+    assert table.loc["Cost of the run", "value"].startswith("$")
+    assert table.loc["Cold-start rate", "value"].endswith("%")
+    assert table.loc["Latency p99 (s)", "value"] == format_value(s["latency_p99_s"], "seconds")
+
+
+def test_kpi_table_keys_order_and_unknown_key(result):
+    table = kpi_table(result, ["max_concurrency", "messages_sent"])
+    assert list(table.index) == ["Peak concurrency (environments)", "Messages sent"]
+    with pytest.raises(KeyError, match="no KPI named 'bogus'"):
+        kpi_table(result, ["bogus"])
+
+
+def test_kpi_table_accepts_a_summary_with_lesson_numbers(result):
+    table = kpi_table({**result.summary, "mean_concurrency": 3.456, "wait_s": 12.5},
+                      ["mean_concurrency", "wait_s"])
+    assert list(table.index) == ["Mean concurrency (busy environments)", "Wait (s)"]
+    assert list(table["value"]) == ["3.46", "12.50"]
+
+
+def test_compare_and_lists_put_runs_in_columns(result, busier):
+    table = compare({"20/s": result, "40/s": busier}, ["messages_sent", "cost_usd"])
+    assert list(table.columns) == ["20/s", "40/s"]
+    assert table.loc["Messages sent", "40/s"] == f"{busier.summary['messages_sent']:,}"
+    listed = kpi_table([result, busier], ["messages_sent"])
+    assert list(listed.columns) == ["run 1", "run 2"]
+    assert list(listed.iloc[0]) == list(table.iloc[0])
+    with pytest.raises(TypeError):
+        compare([result], ["messages_sent"])
+
+
+def test_tables_are_stable_across_identical_runs(result):
+    again = simlib.simulate(simlib.Scenario.from_dict(SMALL), seed=1)
+    assert kpi_table(again).equals(kpi_table(result))
+
+
+# -- interactive panels -----------------------------------------------------------------
+
+
+@pytest.fixture
+def ipywidgets():
+    return pytest.importorskip("ipywidgets")
+
+
+def _recording_run_fn(calls):
+    def run(rate_per_s, batch_size, label="a"):
+        calls.append({"rate_per_s": rate_per_s, "batch_size": batch_size, "label": label})
+        if batch_size > 10:
+            raise simlib.ScenarioError("mapping.batching_window_s", 0, ">= 1 when batch_size > 10")
+        return None, pd.DataFrame({"rate": [rate_per_s]})
+    return run
+
+
+def test_panel_runs_defaults_when_built_then_once_per_change(ipywidgets):
+    from simlib.explore import interactive
+
+    calls = []
+    panel = interactive(_recording_run_fn(calls), rate_per_s=(10, 100, 10, 50),
+                        batch_size=(1, 100, 1, 10), label=["a", "b"])
+    assert calls == [{"rate_per_s": 50, "batch_size": 10, "label": "a"}]
+    assert isinstance(panel.controls["rate_per_s"], ipywidgets.IntSlider)
+    assert isinstance(panel.controls["label"], ipywidgets.Dropdown)
+    assert panel.controls["rate_per_s"].continuous_update is False
+    assert panel.status.value.startswith("re-simulated in ") and " s" in panel.status.value
+
+    panel.controls["rate_per_s"].value = 80
+    assert len(calls) == 2 and calls[-1]["rate_per_s"] == 80
+    panel.controls["label"].value = "b"
+    assert len(calls) == 3 and calls[-1] == {"rate_per_s": 80, "batch_size": 10, "label": "b"}
+    panel.controls["label"].value = "b"  # no change, no run
+    assert len(calls) == 3 and panel.calls == 3 and len(panel.timings) == 3
+
+
+def test_panel_observe_callback_reruns_with_current_values(ipywidgets):
+    from simlib.explore import interactive
+
+    calls = []
+    panel = interactive(_recording_run_fn(calls), rate_per_s=(10, 100, 10, 50),
+                        batch_size=ipywidgets.IntSlider(value=5, min=1, max=100))
+    assert panel.controls["batch_size"].description == "batch size (messages)"
+    assert panel.controls["rate_per_s"].description == "arrival rate (messages/s)"
+    panel._on_change({"name": "value", "old": 50, "new": 50})
+    assert calls == [{"rate_per_s": 50, "batch_size": 5, "label": "a"}] * 2
+
+
+def test_panel_shows_a_rejected_configuration_instead_of_raising(ipywidgets):
+    from simlib.explore import interactive
+
+    calls = []
+    panel = interactive(_recording_run_fn(calls), rate_per_s=(10, 100, 10, 50),
+                        batch_size=(1, 100, 1, 10))
+    panel.controls["batch_size"].value = 50
+    assert len(calls) == 2
+    assert "Not run" in panel.status.value and "mapping.batching_window_s" in panel.status.value
+    assert isinstance(panel.error, simlib.ScenarioError)
+    panel.controls["batch_size"].value = 5
+    assert panel.error is None and panel.status.value.startswith("re-simulated in")
+
+
+def test_panel_raises_when_the_defaults_fail(ipywidgets):
+    from simlib.explore import interactive
+
+    with pytest.raises(simlib.ScenarioError):
+        interactive(_recording_run_fn([]), rate_per_s=(10, 100, 10, 50),
+                    batch_size=(1, 100, 1, 20))
+
+
+def test_panel_controls_from_shorthands(ipywidgets):
+    from simlib.explore import interactive
+
+    seen = []
+    panel = interactive(lambda window_s, rbf: seen.append((window_s, rbf)),
+                        window_s=(0.0, 5.0, 0.5), rbf=True)
+    assert isinstance(panel.controls["window_s"], ipywidgets.FloatSlider)
+    assert isinstance(panel.controls["rbf"], ipywidgets.Checkbox)
+    assert seen == [(0.0, True)]
+    assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
+    with pytest.raises(TypeError, match="rate"):
+        interactive(lambda rate: None, rate="fast")
+    with pytest.raises(ValueError, match="outside"):
+        interactive(lambda rate: None, rate=(1, 10, 1, 20))
+
+
+def test_panel_with_a_real_simulation(ipywidgets):
+    from simlib.explore import interactive
+
+    base = simlib.Scenario.from_dict(SMALL)
+
+    def run(rate_per_s):
+        r = simlib.simulate(base.with_changes({"workload.rate_per_s": rate_per_s}), seed=1)
+        return plot_timeseries(r), kpi_table(r)
+
+    panel = interactive(run, rate_per_s=(10, 40, 10, 20))
+    panel.controls["rate_per_s"].value = 30
+    assert panel.calls == 2 and all(t > 0 for t in panel.timings)
+
+
+def test_simlib_works_without_importing_ipywidgets():
+    import subprocess
+    import sys
+
+    code = ("import sys, simlib, simlib.plotting, simlib.explore; "
+            "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True)
