@@ -58,7 +58,7 @@ class _Monitor:
             visible, in_flight, dlq = 0, self.callers.in_flight, 0
         db = self.database.connections if self.database is not None else 0
         self.records.samples.append(
-            (now, fn.busy, fn.live, fn.live - fn.busy, visible, in_flight, dlq,
+            (now, fn.busy, fn.live, fn.idle, visible, in_flight, dlq,
              fn.throttles_step, fn.cold_starts_step, db)
         )
         fn.throttles_step = 0

@@ -106,11 +106,6 @@ class _Section:
             values[key] = _check_value(f"{prefix}.{key}", value, known[key].metadata)
         return cls(**values)
 
-    @classmethod
-    def describe(cls) -> dict[str, str]:
-        """Field name -> default and allowed range, for documentation and errors."""
-        return {f.name: f"default {f.default!r}; {_allowed_text(f.metadata)}" for f in fields(cls)}
-
 
 @dataclass(frozen=True)
 class Workload(_Section):
