@@ -2,10 +2,10 @@
 
 Prints, in one process:
 - the default scenario's wall time (best of 5), the notebooks' budget being 0.3 s;
-- messages per wall second of a reference pipeline (100,000 messages, batch 10, 1 %
-  failures, partial batch responses, a database) and of a bare-SimPy floor (Poisson
-  arrivals -> simpy.Store -> 100 consumers, each holding a message for an exponential
-  time), and their ratio;
+- messages per wall second of a reference pipeline (100,000 messages, batch 10, 1 s
+  batching window, 1 % failures, partial batch responses, a database) and of a
+  bare-SimPy floor (Poisson arrivals -> simpy.Store -> 100 consumers, each holding a
+  message for an exponential time), best of three each, and their ratio;
 - peak memory (max RSS of a child process) of a 1,000,000-message run.
 
 Usage: python benchmarks/throughput.py [--quick]
@@ -105,8 +105,13 @@ def main() -> None:
     print(f"default scenario (about 20,000 messages): {default_time():.3f} s (best of 5)")
     data = json.loads(json.dumps(REFERENCE))
     data["workload"]["duration_s"] *= scale
-    rate, n, wall = model_rate(data)
-    floor = bare_simpy_floor(n)
+    # best of three, alternating, so that a noisy machine hurts both sides alike
+    rate = n = wall = floor = 0.0
+    for _ in range(3):
+        r, n, w = model_rate(data)
+        if r > rate:
+            rate, wall = r, w
+        floor = max(floor, bare_simpy_floor(n))
     print(f"reference pipeline: {n:,} messages in {wall:.2f} s = {rate:,.0f} messages/s")
     print(f"bare SimPy floor:   {floor:,.0f} messages/s")
     print(f"model / floor:      {rate / floor:.2f}")
