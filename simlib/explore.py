@@ -13,10 +13,24 @@ ipywidgets is imported only when a panel is built: the rest of simlib works with
 from __future__ import annotations
 
 import html
+import statistics
 import time
 from collections.abc import Callable
 
-__all__ = ["Panel", "interactive"]
+__all__ = ["Panel", "interactive", "median_seconds"]
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Median wall time of ``repeats`` calls of ``fn()``: how lessons measure and state
+    how fast their panels answer (a median, because a shared machine is noisy)."""
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats = {repeats!r} is not allowed: an integer >= 1")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _ipywidgets():

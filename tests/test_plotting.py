@@ -299,3 +299,21 @@ def test_simlib_works_without_importing_ipywidgets():
     code = ("import sys, simlib, simlib.plotting, simlib.explore; "
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported eagerly'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_median_seconds_times_each_call_and_takes_the_median():
+    import time as _time
+
+    from simlib.explore import median_seconds
+
+    delays = iter([0.0, 0.03, 0.01])
+    calls = []
+
+    def fn():
+        calls.append(1)
+        _time.sleep(next(delays))
+
+    assert 0.009 <= median_seconds(fn, repeats=3) < 0.03
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match=r"repeats = 0 is not allowed"):
+        median_seconds(fn, repeats=0)
