@@ -38,7 +38,6 @@ class ApiCallers:
         self.executor = executor
         self.records = records
         self.in_flight = 0
-        self.waiting_retry = 0
         self._jitter = KeyedColumns(streams, "caller", messages.n, lambda r, s: r.random(s))
         env.process(self._arrivals())
 
@@ -59,9 +58,8 @@ class ApiCallers:
             if attempt < self.caller.max_retries:
                 cap = min(self.caller.backoff_max_s, self.caller.backoff_base_s * 2.0**attempt)
                 delay = cap * float(self._jitter.column(attempt)[m])
-                self.waiting_retry += 1
                 timer = env.timeout(delay)
-                timer.callbacks.append(lambda _ev: self._retry(m, attempt + 1))
+                timer.callbacks.append(lambda _ev: self._request(m, attempt + 1))
             else:
                 msgs.settle(m, FAILED, now)
             return
@@ -86,9 +84,6 @@ class ApiCallers:
             yield self.env.timeout(remaining)
         self._respond(m, e, res, start, cold)
 
-    def _retry(self, m: int, attempt: int) -> None:
-        self.waiting_retry -= 1
-        self._request(m, attempt)
 
     def _respond(self, m, e, res, start, cold) -> None:
         fn = self.function

@@ -21,23 +21,11 @@ from simlib.lambda_service import LambdaFunction
 from simlib.messages import MessageTable
 from simlib.pollers import EventSourceMapping
 from simlib.queue import SqsQueue
-from simlib.records import Records
+from simlib.records import Records, sample_step
 from simlib.results import Result
 from simlib.scenario import Scenario
 from simlib.streams import Streams
 from simlib.workload import arrival_times, poison_flags
-
-# Timeseries steps: the smallest that gives at most MAX_SAMPLES rows (design.md).
-STEPS_S = (1, 5, 10, 60, 300, 3_600)
-MAX_SAMPLES = 2_000
-
-
-def sample_step(horizon_s: float) -> int:
-    """The smallest step in STEPS_S giving at most MAX_SAMPLES samples over a horizon."""
-    for step in STEPS_S:
-        if horizon_s / step <= MAX_SAMPLES:
-            return step
-    return STEPS_S[-1]
 
 
 class _Monitor:
@@ -149,9 +137,8 @@ def simulate(scenario: Scenario, seed: int = 0) -> Result:
         function=function,
         queue=queue,
         database=database,
-        idempotency=executor.store,
         step_s=monitor.step,
     )
 
 
-__all__ = ["sample_step", "simulate"]
+__all__ = ["simulate"]

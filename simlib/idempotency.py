@@ -19,8 +19,6 @@ class IdempotencyStore:
     def __init__(self, expiry_s: float):
         self.expiry_s = expiry_s
         self._records: dict[int, tuple[float, float, float]] = {}
-        self.hits = 0
-        self.in_progress_rejections = 0
 
     def status(self, key: int, t: float) -> int:
         rec = self._records.get(key)
@@ -28,10 +26,8 @@ class IdempotencyStore:
             return NONE
         held_from, held_until, completed_at = rec
         if completed_at <= t < completed_at + self.expiry_s:
-            self.hits += 1
             return COMPLETE
         if held_from <= t < held_until and completed_at > t:
-            self.in_progress_rejections += 1
             return IN_PROGRESS
         return NONE
 

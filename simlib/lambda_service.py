@@ -72,7 +72,6 @@ class LambdaFunction:
         self.throttles = 0
         self.cold_starts_step = 0
         self.throttles_step = 0
-        self.reclaimed = 0
 
     def _create(self, provisioned: bool) -> ExecutionEnvironment:
         i = self._next_id
@@ -106,7 +105,6 @@ class LambdaFunction:
                 _, cand = heapq.heappop(self._idle)
                 if self._expired(cand, now):
                     self._destroy(cand)
-                    self.reclaimed += 1
                     continue
                 e = cand
                 break
@@ -161,7 +159,6 @@ class LambdaFunction:
         for item in self._idle:
             if self._expired(item[1], now):
                 self._destroy(item[1])
-                self.reclaimed += 1
             else:
                 keep.append(item)
         if len(keep) != len(self._idle):

@@ -58,7 +58,6 @@ class EventSourceMapping:
         self.ceiling = min(limits.POLLERS_CEILING, m.max_concurrency or limits.POLLERS_CEILING)
         self.floor = min(limits.POLLERS_START, self.ceiling)
         self.pollers = 0
-        self.max_pollers = 0
         self._waiting: dict[simpy.Event, float] = {}
         self._throttled_since_tick = False
         self._retiring = 0
@@ -69,7 +68,6 @@ class EventSourceMapping:
 
     def _start_poller(self) -> None:
         self.pollers += 1
-        self.max_pollers = max(self.max_pollers, self.pollers)
         self.env.process(self._poller())
 
     def close(self) -> None:

@@ -16,6 +16,18 @@ TIMESERIES_COLUMNS = (
     "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
 )
 
+# Timeseries steps: the smallest that gives at most MAX_SAMPLES rows (design.md).
+STEPS_S = (1, 5, 10, 60, 300, 3_600)
+MAX_SAMPLES = 2_000
+
+
+def sample_step(horizon_s: float) -> int:
+    """The smallest step in STEPS_S giving at most MAX_SAMPLES samples over a horizon."""
+    for step in STEPS_S:
+        if horizon_s / step <= MAX_SAMPLES:
+            return step
+    return STEPS_S[-1]
+
 
 class Records:
     """Invocation rows, execution intervals and timeseries samples of one run."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from simlib.messages import DELETED, DLQ, EXPIRED, FAILED, IN_FLIGHT, QUEUED
 from simlib.pricing import Usage, billed_ms, cost_table, sqs_request_units
-from simlib.records import INVOCATION_RECORD, TIMESERIES_COLUMNS
+from simlib.records import INVOCATION_RECORD, TIMESERIES_COLUMNS, sample_step
 
 INVOCATION_COLUMNS = (
     "function", "environment_id", "start_s", "end_s", "cold", "init_s", "billed_ms",
@@ -61,7 +61,7 @@ class Result:
     """Frames (``messages``, ``invocations``, ``timeseries``, ``cost``) and ``summary``."""
 
     def __init__(self, scenario, seed, end_s, messages, records, function, queue, database,
-                 idempotency, step_s):
+                 step_s):
         self.scenario = scenario
         self.seed = seed
         self.end_s = end_s
@@ -70,7 +70,6 @@ class Result:
         self._function = function
         self._queue = queue
         self._database = database
-        self._idempotency = idempotency
         self._step_s = step_s
         messages.freeze()
         self._censor_executions()
@@ -158,10 +157,8 @@ class Result:
     def timeseries(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self._records.samples, columns=TIMESERIES_COLUMNS)
         step = self._step_s
-        from simlib.engine import MAX_SAMPLES, STEPS_S
-
-        coarser = [s for s in STEPS_S if s >= step and self.end_s / s <= MAX_SAMPLES]
-        target = coarser[0] if coarser else STEPS_S[-1]
+        # sampled at the step that suits duration_s; coarsened if the drain ran long
+        target = max(step, sample_step(self.end_s))
         if target != step and len(df):
             bucket = np.ceil(df["t_s"] / target - 1e-9) * target
             counts = df.groupby(bucket)[["throttles", "cold_starts"]].sum()
