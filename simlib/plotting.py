@@ -13,7 +13,7 @@ notebook cell shows a figure exactly once (when it is the cell's value or passed
 ``display``), an interactive panel can redraw many times without piling up open
 figures, and the functions work with the non-interactive Agg backend.
 
-Tables from :func:`kpi_table` and :func:`compare` hold *formatted strings*
+Tables from :func:`kpi_table`, :func:`compare` and :func:`bill_table` hold *formatted strings*
 (``"19,931"``, ``"0.15%"``, ``"$0.0253"``), so a notebook's stored outputs stay
 readable and stable.
 """
@@ -28,13 +28,19 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from simlib import kpis
+
 __all__ = [
     "DEFAULT_KPIS",
     "FIGSIZE",
+    "bill_table",
     "compare",
     "format_value",
     "kpi_table",
     "label_for",
+    "plot_bill",
+    "plot_per_message",
+    "plot_repeat_executions",
     "plot_sweep",
     "plot_timeseries",
     "style",
@@ -331,6 +337,25 @@ def compare(results: Mapping[str, object], keys: Iterable[str] | None = None) ->
     return kpi_table(dict(results), keys)
 
 
+def bill_table(result) -> pd.DataFrame:
+    """``result.cost`` as readable text: one row per line item (``service · item``).
+
+    Columns: ``quantity`` (in ``unit``), ``unit price`` (as precise as the price table,
+    no trailing zeros), ``cost`` and ``share`` of the run's total. Every line is shown,
+    zero ones included, so that bills of different runs line up row by row.
+    """
+    c = result.cost
+    total = float(c["cost_usd"].sum())
+    return pd.DataFrame({
+        "line item": c["service"] + " · " + c["item"],
+        "quantity": [f"{q:,.4f}" for q in c["quantity"]],
+        "unit": c["unit"],
+        "unit price": ["$" + f"{p:.10f}".rstrip("0").rstrip(".") for p in c["unit_price_usd"]],
+        "cost": [format_value(usd, "usd") for usd in c["cost_usd"]],
+        "share": [f"{usd / total:.1%}" if total else "n/a" for usd in c["cost_usd"]],
+    }).set_index("line item")
+
+
 # -- figures ----------------------------------------------------------------------------
 
 
@@ -455,3 +480,97 @@ def _theory_points(frame: pd.DataFrame, x: str, theory) -> tuple[np.ndarray, np.
     if isinstance(theory, tuple) and len(theory) == 2:
         return np.asarray(theory[0], dtype=float), np.asarray(theory[1], dtype=float)
     raise TypeError("theory must be a column name, a function of x, or a pair (xs, ys)")
+
+
+def _labelled_runs(results, name: str) -> dict:
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"{name} expects a non-empty dict of label -> Result")
+    return {str(label): run for label, run in results.items()}
+
+
+def plot_repeat_executions(results: Mapping[str, object], bin_s: float = 10.0, *,
+                           title: str | None = None, legend_title: str | None = None, ax=None):
+    """Executions beyond each message's first, over time: one step line per labelled run.
+
+    Counted by when the message was first received, in ``bin_s`` bins (see
+    :func:`simlib.kpis.repeat_executions_over_time`: with no failed executions these
+    are the duplicate executions). Shows whether re-executions are a start-up effect or
+    go on for as long as messages arrive. Returns the Figure.
+    """
+    runs = _labelled_runs(results, "plot_repeat_executions")
+    frame = pd.DataFrame(
+        {label: kpis.repeat_executions_over_time(run, bin_s) for label, run in runs.items()}
+    ).sort_index().fillna(0)
+    t = frame.index.to_numpy(dtype=float)
+    scale, xlabel = _time_axis(t)
+    with style():
+        fig, ax, owned = _new_axes(ax)
+        for label in frame.columns:
+            ax.plot(t / scale, frame[label].to_numpy(), drawstyle="steps-post", label=label)
+        ax.set_xlabel(f"first receive, {xlabel}")
+        ax.set_ylabel(f"executions beyond the first (per {bin_s:g} s)")
+        top = max(float(frame.to_numpy(dtype=float).max(initial=0)), 1.0)
+        ax.set_ylim(-0.02 * top, 1.06 * top)  # a run with none stays visible at zero
+        ax.set_title(title if title is not None else "Executions beyond the first, over time")
+        ax.legend(title=legend_title, loc="best")
+    return _detach(fig, owned)
+
+
+_PER_MESSAGE_PANELS = (
+    ("executions", "Executions", "executions per message (times)"),
+    ("side_effects", "Side effects", "side effects per message (times)"),
+)
+
+
+def plot_per_message(results: Mapping[str, object], title: str | None = None, cap: int = 4):
+    """Messages by how often they ran (left) and by how many side effects they had (right).
+
+    One group of bars per count (``0`` ... ``cap+``), one bar per labelled run. With an
+    idempotency store the right panel has nothing beyond 1 while the left one barely
+    moves: duplicates still run, but harmlessly. Returns the Figure (two axes).
+    """
+    import matplotlib.pyplot as plt
+
+    runs = _labelled_runs(results, "plot_per_message")
+    width = 0.8 / len(runs)
+    with style():
+        fig, axes = plt.subplots(1, 2, figsize=FIGSIZE, layout="constrained", sharey=True)
+        for ax, (column, what, xlabel) in zip(axes, _PER_MESSAGE_PANELS):
+            for i, (label, run) in enumerate(runs.items()):
+                counts = kpis.per_message_counts(run, column, cap)
+                x = np.arange(len(counts))
+                ax.bar(x + (i - (len(runs) - 1) / 2) * width, counts.to_numpy(), width,
+                       label=label)
+            ax.set_xticks(x, counts.index)
+            ax.grid(axis="x", visible=False)
+            ax.set_xlabel(xlabel)
+            ax.set_title(what)
+        axes[0].set_ylabel("messages")
+        axes[1].legend(loc="best")
+        fig.suptitle(title if title is not None else "Executions and side effects per message",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def plot_bill(results: Mapping[str, object], title: str = "The bill, line by line", ax=None):
+    """The bill line by line, per million messages deleted: one bar per line item and run.
+
+    Lines that are zero in every run are left out; the rest keep the bill's order, top
+    to bottom, so that figures of different runs read alike. Returns the Figure.
+    """
+    runs = _labelled_runs(results, "plot_bill")
+    frame = pd.DataFrame({label: kpis.cost_per_million_by_line(run) for label, run in runs.items()})
+    frame = frame[(frame > 0).any(axis=1)].fillna(0.0)
+    height = 0.8 / len(runs)
+    y = np.arange(len(frame))[::-1]  # the bill's first line at the top
+    with style():
+        fig, ax, owned = _new_axes(ax)
+        for i, label in enumerate(frame.columns):
+            ax.barh(y + ((len(runs) - 1) / 2 - i) * height, frame[label].to_numpy(), height,
+                    label=label)
+        ax.set_yticks(y, frame.index)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("cost per million messages (USD)")
+        ax.set_title(title)
+        ax.legend(loc="best")
+    return _detach(fig, owned)

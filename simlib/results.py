@@ -182,11 +182,7 @@ class Result:
         prov = inv["provisioned"].astype(bool)
         requests = int(ran.sum())
         horizon = self.end_s
-        sqs = 0
-        if self._queue is not None:
-            q = self._queue
-            per_send = int(sqs_request_units(s.workload.payload_kb))
-            sqs = self._msgs.n * per_send + q.receive_calls + q.receive_units + q.delete_calls
+        sqs = sum(self.sqs_requests.values())
         db = s.database
         return Usage(
             architecture=fn.architecture,
@@ -203,6 +199,30 @@ class Result:
             database_hours=horizon / 3600.0 if db is not None else 0.0,
             database_usd_per_hour=db.instance_usd_per_hour if db is not None else 0.0,
         )
+
+    @cached_property
+    def sqs_requests(self) -> dict[str, int]:
+        """Billed SQS requests by kind; their sum is the bill's ``sqs · requests`` quantity.
+
+        ``sends`` (one per message, more for payloads over 64 KB), ``receives`` (calls
+        that returned messages), ``empty_receives`` (calls that returned none, long polls
+        included: the pollers' cost of an idle queue), ``receive_payload_units`` (64 KB
+        chunks of received payload beyond each call's first) and ``deletes``
+        (DeleteMessageBatch calls). The bill has one line for all of them; only the
+        queue that counted them can tell them apart. All zero for the ``api`` source.
+        """
+        q = self._queue
+        if q is None:
+            return dict.fromkeys(
+                ("sends", "receives", "empty_receives", "receive_payload_units", "deletes"), 0)
+        per_send = int(sqs_request_units(self.scenario.workload.payload_kb))
+        return {
+            "sends": int(self._msgs.n * per_send),
+            "receives": int(q.receive_calls - q.empty_receive_calls),
+            "empty_receives": int(q.empty_receive_calls),
+            "receive_payload_units": int(q.receive_units),
+            "deletes": int(q.delete_calls),
+        }
 
     @cached_property
     def duplicates(self) -> np.ndarray:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import simlib
-from simlib import plotting
+from simlib import kpis, plotting
 from simlib.plotting import compare, format_value, kpi_table, plot_sweep, plot_timeseries
 
 SMALL = {"workload": {"rate_per_s": 20, "duration_s": 30}}
@@ -122,6 +122,99 @@ def test_sweep_several_columns_band_and_theory_column():
 ])
 def test_labels_carry_units(name, label):
     assert plotting.label_for(name) == label
+
+
+def _bars(ax):
+    from matplotlib.patches import Rectangle
+
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+@pytest.fixture(scope="module")
+def failing():
+    """Whole-batch retries with 5 % failures: messages that ran and had side effects twice."""
+    scenario = simlib.Scenario.from_dict({
+        "workload": {"rate_per_s": 10, "duration_s": 60}, "database": None,
+        "mapping": {"batch_size": 10, "batching_window_s": 2},
+        "handler": {"failure_rate": 0.05}})
+    return simlib.simulate(scenario, seed=1)
+
+
+def test_bill_figure_one_bar_per_nonzero_line_and_run(result, busier):
+    fig = plotting.plot_bill({"20/s": result, "40/s": busier}, title="Two bills")
+    (ax,) = fig.axes
+    assert ax.get_title() == "Two bills"
+    assert ax.get_xlabel() == "cost per million messages (USD)"
+    nonzero = [f"{s} · {i}" for s, i, usd in
+               zip(result.cost["service"], result.cost["item"], result.cost["cost_usd"]) if usd > 0]
+    assert "nat · hours" not in nonzero and "lambda · compute_gb_s" in nonzero
+    # the bill's first line at the top: tick labels read bottom-up in reverse
+    ticks = sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+    assert [t.get_text() for t in ticks] == nonzero
+    bars = _bars(ax)
+    assert len(bars) == 2 * len(nonzero)
+    widths = sorted(b.get_width() for b in bars)
+    assert sum(widths) == pytest.approx(result.summary["cost_per_million_usd"]
+                                        + busier.summary["cost_per_million_usd"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["20/s", "40/s"]
+
+
+def test_bill_figure_is_detached_and_rejects_a_bare_result(result):
+    open_before = plt.get_fignums()
+    plotting.plot_bill({"run": result})
+    assert plt.get_fignums() == open_before
+    with pytest.raises(TypeError, match="dict of label -> Result"):
+        plotting.plot_bill(result)
+
+
+def test_per_message_figure_two_panels_five_groups(result, failing):
+    fig = plotting.plot_per_message({"no failures": result, "5% failures": failing},
+                                    title="Retries")
+    left, right = fig.axes
+    assert fig.get_suptitle() == "Retries"
+    assert (left.get_title(), right.get_title()) == ("Executions", "Side effects")
+    assert left.get_xlabel() == "executions per message (times)"
+    assert right.get_xlabel() == "side effects per message (times)"
+    assert left.get_ylabel() == "messages"
+    assert [t.get_text() for t in left.get_xticklabels()] == ["0", "1", "2", "3", "4+"]
+    for ax, column in ((left, "executions"), (right, "side_effects")):
+        bars = _bars(ax)
+        assert len(bars) == 2 * 5
+        heights = [b.get_height() for b in bars]
+        assert heights[:5] == list(kpis.per_message_counts(result, column))
+        assert heights[5:] == list(kpis.per_message_counts(failing, column))
+    assert heights[5:] != heights[:5]  # the failing run re-ran messages
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["no failures", "5% failures"]
+
+
+def test_repeat_executions_figure_one_line_per_run(result, failing):
+    fig = plotting.plot_repeat_executions({"healthy": result, "failing": failing}, bin_s=5,
+                                          legend_title="runs")
+    (ax,) = fig.axes
+    assert ax.get_title() == "Executions beyond the first, over time"
+    assert ax.get_xlabel() == "first receive, time since start (s)"
+    assert ax.get_ylabel() == "executions beyond the first (per 5 s)"
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert sum(lines[0].get_ydata()) == 0  # no failures, no visibility trouble: none
+    assert sum(lines[1].get_ydata()) == kpis.repeat_executions_over_time(failing, 5).sum() > 0
+    assert ax.get_legend().get_title().get_text() == "runs"
+
+
+def test_bill_table_is_readable_text(result):
+    table = plotting.bill_table(result)
+    assert table.index.name == "line item"
+    assert list(table.columns) == ["quantity", "unit", "unit price", "cost", "share"]
+    assert list(table.index) == list(result.cost["service"] + " · " + result.cost["item"])
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    row = table.loc["lambda · requests"]
+    requests = result.summary["invocations"]
+    assert row["quantity"] == f"{requests:,}.0000"
+    assert row["unit price"] == "$0.0000002"
+    assert row["cost"] == format_value(requests * 0.0000002, "usd")
+    shares = [float(s.rstrip("%")) for s in table["share"]]
+    assert sum(shares) == pytest.approx(100, abs=0.5)
+    assert table.loc["nat · hours", "cost"] == "$0.00"
 
 
 # -- tables -----------------------------------------------------------------------------
