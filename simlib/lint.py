@@ -1,0 +1,291 @@
+"""Known production traps of SQS -> Lambda pipelines, found before they page someone.
+
+Why a linter beside a simulator: the simulator shows what a trap costs, the linter says
+which trap a given template or scenario has, why it matters and how to fix it. Each rule
+is written once, on a small record of facts (:class:`Facts`), that both a template's
+:class:`~simlib.template.Pipeline` and a :class:`~simlib.scenario.Scenario` convert to,
+so a template and its scenario can never be judged differently.
+
+Severity is ``"error"`` for what AWS rejects (the stack would fail to deploy) and
+``"warning"`` for what deploys and then misbehaves.
+
+Sources for the rules (AWS documentation pages):
+- Lambda Developer Guide, "Using Lambda with Amazon SQS" (with-sqs.html): set the
+  queue's visibility timeout to at least six times the function timeout plus the
+  batching window; the function timeout must not exceed the visibility timeout;
+  ReportBatchItemFailures (partial batch responses); a batching window of at least 1 s
+  when the batch size is over 10; FIFO batch size at most 10; set the source queue's
+  maxReceiveCount to at least 5 so that throttled batches are retried before they move
+  to the dead-letter queue.
+- SQS Developer Guide, "Using dead-letter queues in Amazon SQS": a redrive policy moves a
+  message that keeps failing out of the way; a maxReceiveCount high enough lets
+  transient failures retry (too low, e.g. 1, sends messages to the DLQ on a single
+  failed receive).
+- Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings"
+  (services-sqs-scaling.html): maximum concurrency 2-1,000; if reserved concurrency is
+  below the mapping's maximum concurrency, Lambda throttles and messages return to the
+  queue, and AWS recommends maximum concurrency at or below the reserved concurrency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from simlib.limits import POLLERS_CEILING
+from simlib.scenario import Scenario
+from simlib.scenario_file import load_scenario_file
+from simlib.template import Pipeline, is_template, load_document, pipelines
+
+# Lambda Developer Guide, "Using Lambda with Amazon SQS".
+VISIBILITY_FACTOR = 6  # visibility timeout >= 6 x function timeout + batching window
+WINDOW_REQUIRED_ABOVE_BATCH = 10  # batch size > 10 needs MaximumBatchingWindowInSeconds >= 1
+FIFO_BATCH_MAX = 10  # FIFO queues: batch size at most 10
+# SQS "Using dead-letter queues" and Lambda "Using Lambda with Amazon SQS".
+MIN_RECEIVE_COUNT = 5
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One trap in one resource: what was found (with the numbers), why, and the fix."""
+
+    resource: str
+    rule: str
+    severity: str
+    message: str
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at, whether it came from a template or a scenario.
+
+    ``function``, ``queue`` and ``mapping`` name the resource a finding is about.
+    """
+
+    function: str
+    queue: str
+    mapping: str
+    timeout_s: float
+    visibility_timeout_s: float
+    batching_window_s: float
+    batch_size: int
+    max_receive_count: int | None
+    report_batch_item_failures: bool
+    reserved_concurrency: int | None
+    max_concurrency: int | None
+    fifo: bool
+
+    @classmethod
+    def of_pipeline(cls, p: Pipeline) -> Facts:
+        return cls(
+            function=p.function_id, queue=p.queue_label, mapping=p.mapping_id,
+            timeout_s=p.timeout_s, visibility_timeout_s=p.visibility_timeout_s,
+            batching_window_s=p.batching_window_s, batch_size=p.batch_size,
+            max_receive_count=p.max_receive_count,
+            report_batch_item_failures=p.report_batch_item_failures,
+            reserved_concurrency=p.reserved_concurrency, max_concurrency=p.max_concurrency,
+            fifo=p.fifo,
+        )
+
+    @classmethod
+    def of_scenario(cls, s: Scenario, resource: str) -> Facts:
+        return cls(
+            function=resource, queue=resource, mapping=resource,
+            timeout_s=s.function.timeout_s, visibility_timeout_s=s.queue.visibility_timeout_s,
+            batching_window_s=s.mapping.batching_window_s, batch_size=s.mapping.batch_size,
+            max_receive_count=s.queue.max_receive_count,
+            report_batch_item_failures=s.mapping.report_batch_item_failures,
+            reserved_concurrency=s.function.reserved_concurrency,
+            max_concurrency=s.mapping.max_concurrency, fifo=False,
+        )
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,g}"
+
+
+# -- the rules: each takes Facts and returns a Finding or None ------------------------------
+
+def _timeout_above_visibility(f: Facts) -> Finding | None:
+    if f.timeout_s <= f.visibility_timeout_s:
+        return None
+    return Finding(
+        f.queue, "timeout-above-visibility", "error",
+        f"function {f.function} timeout {_n(f.timeout_s)} s is above the queue's "
+        f"visibility timeout {_n(f.visibility_timeout_s)} s",
+        "AWS rejects an SQS event source mapping whose function timeout exceeds the queue's "
+        "visibility timeout: a message could reappear and run twice while the first "
+        "invocation is still working.",
+        _six_times_fix(f),
+    )
+
+
+def _visibility_below_6x(f: Facts) -> Finding | None:
+    wanted = VISIBILITY_FACTOR * f.timeout_s + f.batching_window_s
+    if f.visibility_timeout_s >= wanted or f.timeout_s > f.visibility_timeout_s:
+        return None  # the second case is the error above, with the same fix
+    return Finding(
+        f.queue, "visibility-below-6x-timeout", "warning",
+        f"visibility timeout {_n(f.visibility_timeout_s)} s is below "
+        f"{VISIBILITY_FACTOR} x function timeout {_n(f.timeout_s)} s + batching window "
+        f"{_n(f.batching_window_s)} s = {_n(wanted)} s",
+        "The visibility clock starts when the poller receives a message, batching window, "
+        "cold start and throttle retries included; a slow or retried batch outlives it, "
+        "the messages reappear and run again (duplicates) and their receive count rises "
+        "toward the DLQ. AWS recommends at least six times the function timeout.",
+        _six_times_fix(f),
+    )
+
+
+def _six_times_fix(f: Facts) -> str:
+    wanted = VISIBILITY_FACTOR * f.timeout_s + f.batching_window_s
+    return (f"Set the queue's VisibilityTimeout to at least {_n(wanted)} s "
+            f"({VISIBILITY_FACTOR} x Timeout + MaximumBatchingWindowInSeconds), or lower "
+            "the function timeout.")
+
+
+def _no_dlq(f: Facts) -> Finding | None:
+    if f.max_receive_count is not None:
+        return None
+    return Finding(
+        f.queue, "no-dead-letter-queue", "warning",
+        f"queue {f.queue} has no redrive policy (no dead-letter queue)",
+        "A message that always fails (a poison message) is received, fails and returns "
+        "again and again until its retention period ends, using concurrency and money "
+        "each time, and is then deleted without a trace.",
+        f"Add a RedrivePolicy with a deadLetterTargetArn and maxReceiveCount >= "
+        f"{MIN_RECEIVE_COUNT}, and alarm on the DLQ's depth.",
+    )
+
+
+def _receive_count_below_5(f: Facts) -> Finding | None:
+    if f.max_receive_count is None or f.max_receive_count >= MIN_RECEIVE_COUNT:
+        return None
+    return Finding(
+        f.queue, "max-receive-count-below-5", "warning",
+        f"maxReceiveCount is {f.max_receive_count}, below {MIN_RECEIVE_COUNT}",
+        "Every receive counts, including batches that were throttled, timed out or failed "
+        "because of a batch-mate, so good messages reach the DLQ after a transient "
+        "problem without a fair number of attempts.",
+        f"Set RedrivePolicy.maxReceiveCount to at least {MIN_RECEIVE_COUNT}.",
+    )
+
+
+def _no_partial_batch_response(f: Facts) -> Finding | None:
+    if f.report_batch_item_failures or f.batch_size <= 1:
+        return None
+    return Finding(
+        f.mapping, "no-report-batch-item-failures", "warning",
+        f"batch size {f.batch_size} without FunctionResponseTypes: [ReportBatchItemFailures]",
+        "When one record fails the whole batch returns to the queue: the records that "
+        "succeeded run again (duplicate side effects) and a poison message drags its "
+        "batch-mates toward the DLQ.",
+        "Add FunctionResponseTypes: [ReportBatchItemFailures] to the event source mapping "
+        "and return batchItemFailures with the failed message ids from the handler.",
+    )
+
+
+def _reserved_below_max_concurrency(f: Facts) -> Finding | None:
+    if f.reserved_concurrency is None:
+        return None
+    pollers = f.max_concurrency if f.max_concurrency is not None else POLLERS_CEILING
+    if f.reserved_concurrency >= pollers:
+        return None
+    said = (f"the mapping's ScalingConfig.MaximumConcurrency {pollers}"
+            if f.max_concurrency is not None
+            else f"the pollers' ceiling of {_n(pollers)} (no ScalingConfig.MaximumConcurrency)")
+    return Finding(
+        f.function, "reserved-below-max-concurrency", "warning",
+        f"reserved concurrency {f.reserved_concurrency} of {f.function} is below {said}",
+        "The pollers invoke more batches than the function may run: the extra invokes are "
+        "throttled, the messages wait invisible, return with a higher receive count and can "
+        "reach the DLQ without ever running.",
+        f"Set ScalingConfig.MaximumConcurrency (2-1,000) to at most the reserved "
+        f"concurrency ({f.reserved_concurrency}), or raise ReservedConcurrentExecutions.",
+    )
+
+
+def _batch_without_window(f: Facts) -> Finding | None:
+    if f.batch_size <= WINDOW_REQUIRED_ABOVE_BATCH or f.batching_window_s >= 1:
+        return None
+    return Finding(
+        f.mapping, "batch-over-10-without-window", "error",
+        f"batch size {f.batch_size} with a batching window of "
+        f"{_n(f.batching_window_s)} s",
+        f"AWS rejects a batch size above {WINDOW_REQUIRED_ABOVE_BATCH} for SQS unless "
+        "MaximumBatchingWindowInSeconds is at least 1 s (one receive returns at most 10 "
+        "messages; the window is how a larger batch fills up).",
+        "Set MaximumBatchingWindowInSeconds to 1 s or more, and add it to the visibility "
+        "timeout budget, or lower BatchSize to 10.",
+    )
+
+
+def _fifo_batch(f: Facts) -> Finding | None:
+    if not f.fifo or f.batch_size <= FIFO_BATCH_MAX:
+        return None
+    return Finding(
+        f.mapping, "fifo-batch-over-10", "error",
+        f"FIFO queue {f.queue} with batch size {f.batch_size}",
+        f"For FIFO queues the batch size is at most {FIFO_BATCH_MAX}; AWS rejects a larger "
+        "one.",
+        f"Set BatchSize to {FIFO_BATCH_MAX} or less.",
+    )
+
+
+RULES: dict[str, Callable[[Facts], Finding | None]] = {
+    "timeout-above-visibility": _timeout_above_visibility,
+    "visibility-below-6x-timeout": _visibility_below_6x,
+    "no-dead-letter-queue": _no_dlq,
+    "max-receive-count-below-5": _receive_count_below_5,
+    "no-report-batch-item-failures": _no_partial_batch_response,
+    "reserved-below-max-concurrency": _reserved_below_max_concurrency,
+    "batch-over-10-without-window": _batch_without_window,
+    "fifo-batch-over-10": _fifo_batch,
+}
+
+
+# -- applying them ------------------------------------------------------------------------
+
+def lint_facts(facts: Facts) -> list[Finding]:
+    """Every rule applied to one fact record; errors first."""
+    found = [finding for rule in RULES.values() if (finding := rule(facts)) is not None]
+    return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def lint_pipeline(p: Pipeline) -> list[Finding]:
+    """Traps in one template pipeline (raw facts: also what AWS would reject)."""
+    return lint_facts(Facts.of_pipeline(p))
+
+
+def lint_scenario(s: Scenario, resource: str = "scenario") -> list[Finding]:
+    """Traps in a scenario; none for ``source: api`` (there is no queue or mapping)."""
+    if s.source != "sqs":
+        return []
+    return lint_facts(Facts.of_scenario(s, resource))
+
+
+def lint_path(path) -> list[Finding]:
+    """Traps in a template (every pipeline) or a scenario file.
+
+    A template is read as raw facts, so what AWS would reject becomes an ``error``
+    finding rather than an exception; a scenario file must first be a valid scenario
+    (else :class:`~simlib.scenario_file.ScenarioFileError`).
+    """
+    path = Path(path)
+    document = load_document(path)
+    if is_template(document):
+        return [f for p in pipelines(document, path) for f in lint_pipeline(p)]
+    return lint_scenario(load_scenario_file(path), resource=path.stem)
+
+
+def findings_table(findings: list[Finding]) -> pd.DataFrame:
+    """One row per finding, columns as the :class:`Finding` fields."""
+    columns = [f.name for f in fields(Finding)]
+    return pd.DataFrame([asdict(f) for f in findings], columns=columns)

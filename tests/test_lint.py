@@ -1,0 +1,218 @@
+"""The linter (simlib.lint): every rule fires on a trap and stays silent without one.
+
+tests/data/bad-traps.yaml holds one pipeline per trap (its header lists which); the
+clean templates must give no finding. The same rules apply to a Scenario, so a template
+pipeline and the scenario made from it are judged alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from simlib import Scenario
+from simlib.lint import (
+    RULES,
+    Facts,
+    Finding,
+    findings_table,
+    lint_facts,
+    lint_path,
+    lint_pipeline,
+    lint_scenario,
+)
+from simlib.scenario_file import ScenarioFileError
+from simlib.template import read_template
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+BAD_TRAPS = {
+    ("SlowQueue", "timeout-above-visibility", "error"),
+    ("ReportQueue", "visibility-below-6x-timeout", "warning"),
+    ("ReportQueue", "no-dead-letter-queue", "warning"),
+    ("ReportFunction.Events.Reports", "no-report-batch-item-failures", "warning"),
+    ("ThrottledFunction", "reserved-below-max-concurrency", "warning"),
+    ("ThrottledQueue", "max-receive-count-below-5", "warning"),
+    ("ThrottledFunction.Events.Throttled", "batch-over-10-without-window", "error"),
+    ("FifoFunction.Events.Ordered", "fifo-batch-over-10", "error"),
+}
+
+
+def triples(findings: list[Finding]) -> set[tuple[str, str, str]]:
+    return {(f.resource, f.rule, f.severity) for f in findings}
+
+
+def clean_scenario(**changes) -> Scenario:
+    """A scenario no rule objects to; ``changes`` (dotted paths) then add one trap."""
+    base = Scenario.from_dict({
+        "queue": {"visibility_timeout_s": 180, "max_receive_count": 5},
+        "mapping": {"report_batch_item_failures": True},
+    })
+    return base.with_changes({k.replace("__", "."): v for k, v in changes.items()})
+
+
+# -- templates ----------------------------------------------------------------------------
+
+def test_every_rule_fires_on_the_bad_template_where_expected():
+    findings = lint_path(DATA / "bad-traps.yaml")
+    assert triples(findings) == BAD_TRAPS
+    assert {rule for _, rule, _ in BAD_TRAPS} == set(RULES)  # no rule left untested
+
+
+@pytest.mark.parametrize("name", ["sam-good.yaml", "sam-two-pipelines.yaml",
+                                  "cfn-plain.json", "params.yaml", "fifo.yaml"])
+def test_clean_templates_give_no_findings(name):
+    assert lint_path(DATA / name) == []
+
+
+def test_an_outside_queue_is_linted_on_aws_defaults():
+    # cfn-plain.yaml's audit-queue lives outside the template: 30 s visibility by default,
+    # no known redrive policy, for a 30 s function.
+    assert triples(lint_path(DATA / "cfn-plain.yaml")) == {
+        ("audit-queue", "visibility-below-6x-timeout", "warning"),
+        ("audit-queue", "no-dead-letter-queue", "warning"),
+    }
+
+
+def test_the_example_template_has_exactly_its_two_deliberate_traps():
+    assert triples(lint_path(ROOT / "data" / "templates" / "orders-sam.yaml")) == {
+        ("OrdersQueue", "visibility-below-6x-timeout", "warning"),
+        ("ProcessOrderFunction.Events.Orders", "no-report-batch-item-failures", "warning"),
+    }
+
+
+def test_findings_carry_the_numbers_the_reason_and_the_fix():
+    by_rule = {f.rule: f for f in lint_path(DATA / "bad-traps.yaml")}
+    f = by_rule["visibility-below-6x-timeout"]
+    assert f.message == ("visibility timeout 60 s is below 6 x function timeout 30 s + "
+                         "batching window 0 s = 180 s")
+    assert "at least 180 s" in f.fix and "duplicates" in f.why
+    f = by_rule["timeout-above-visibility"]
+    assert "timeout 60 s is above the queue's visibility timeout 30 s" in f.message
+    assert "AWS rejects" in f.why and "at least 360 s" in f.fix
+    f = by_rule["reserved-below-max-concurrency"]
+    assert "reserved concurrency 5" in f.message and "MaximumConcurrency 20" in f.message
+    assert "at most the reserved concurrency (5)" in f.fix
+    assert "maxReceiveCount is 2, below 5" in by_rule["max-receive-count-below-5"].message
+    assert "batch size 100" in by_rule["batch-over-10-without-window"].message
+    assert "batch size 20" in by_rule["fifo-batch-over-10"].message
+    for finding in by_rule.values():
+        assert finding.why and finding.fix and finding.severity in ("error", "warning")
+
+
+def test_errors_come_first_within_a_pipeline():
+    throttled = next(p for p in read_template(DATA / "bad-traps.yaml")
+                     if p.name == "ThrottledFunction")
+    severities = [f.severity for f in lint_pipeline(throttled)]
+    assert severities == sorted(severities, key=("error", "warning").index)
+    assert severities[0] == "error"
+
+
+def test_the_window_counts_toward_the_six_times_advice():
+    # sam-two-pipelines' EmailQueue: 32 s = 6 x 5 s + 2 s window exactly; one second less
+    # is a finding.
+    email = next(p for p in read_template(DATA / "sam-two-pipelines.yaml")
+                 if p.name == "EmailFunction")
+    assert lint_pipeline(email) == []
+    short = dataclasses.replace(email, visibility_timeout_s=31)
+    assert [f.rule for f in lint_pipeline(short)] == ["visibility-below-6x-timeout"]
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+def test_a_clean_scenario_gives_no_findings():
+    assert lint_scenario(clean_scenario()) == []
+
+
+def test_the_default_scenario_shows_two_traps():
+    assert triples(lint_scenario(Scenario(), resource="default")) == {
+        ("default", "visibility-below-6x-timeout", "warning"),
+        ("default", "no-report-batch-item-failures", "warning"),
+    }
+
+
+@pytest.mark.parametrize("changes, rule", [
+    ({"queue__visibility_timeout_s": 100}, "visibility-below-6x-timeout"),
+    ({"queue__max_receive_count": None}, "no-dead-letter-queue"),
+    ({"queue__max_receive_count": 1}, "max-receive-count-below-5"),
+    ({"mapping__report_batch_item_failures": False}, "no-report-batch-item-failures"),
+    ({"function__reserved_concurrency": 10, "mapping__max_concurrency": 50},
+     "reserved-below-max-concurrency"),
+    ({"function__reserved_concurrency": 10}, "reserved-below-max-concurrency"),
+])
+def test_each_rule_a_scenario_can_express_fires_on_it(changes, rule):
+    assert [f.rule for f in lint_scenario(clean_scenario(**changes))] == [rule]
+
+
+def test_reserved_concurrency_without_a_cap_is_compared_with_the_pollers_ceiling():
+    (f,) = lint_scenario(clean_scenario(function__reserved_concurrency=100))
+    assert "pollers' ceiling of 1,000 (no ScalingConfig.MaximumConcurrency)" in f.message
+    assert lint_scenario(clean_scenario(function__reserved_concurrency=100,
+                                        mapping__max_concurrency=100)) == []
+
+
+def test_rules_that_scenarios_refuse_still_work_on_facts():
+    # Scenario raises for these (AWS rejects them); the rules see them on raw facts.
+    facts = Facts.of_scenario(clean_scenario(), "f")
+    too_long = dataclasses.replace(facts, timeout_s=200)
+    assert [f.rule for f in lint_facts(too_long)] == ["timeout-above-visibility"]
+    big = dataclasses.replace(facts, batch_size=50, batching_window_s=0.5, timeout_s=10)
+    assert [f.rule for f in lint_facts(big)] == ["batch-over-10-without-window"]
+    fifo = dataclasses.replace(facts, fifo=True, batch_size=11, batching_window_s=1,
+                               timeout_s=10)
+    assert [f.rule for f in lint_facts(fifo)] == ["fifo-batch-over-10"]
+
+
+def test_an_api_scenario_has_no_queue_to_lint():
+    assert lint_scenario(Scenario.from_dict({"source": "api"})) == []
+
+
+@pytest.mark.parametrize("path", [DATA / "sam-good.yaml", DATA / "sam-two-pipelines.yaml",
+                                  DATA / "cfn-plain.yaml",
+                                  ROOT / "data" / "templates" / "orders-sam.yaml"],
+                         ids=lambda p: p.name)
+def test_a_pipeline_and_its_scenario_are_judged_alike(path):
+    # Messages name resources, which a scenario does not have; the rest must agree.
+    for p in read_template(path):
+        from_template = [(f.rule, f.severity, f.why, f.fix) for f in lint_pipeline(p)]
+        from_scenario = [(f.rule, f.severity, f.why, f.fix)
+                         for f in lint_scenario(p.to_scenario(), resource=p.name)]
+        assert from_template == from_scenario
+
+
+def test_lint_path_reads_scenario_files_too(tmp_path):
+    path = tmp_path / "orders.yaml"
+    path.write_text("queue:\n  max_receive_count: 2\n  visibility_timeout_s: 180\n"
+                    "mapping:\n  report_batch_item_failures: true\n")
+    assert triples(lint_path(path)) == {("orders", "max-receive-count-below-5", "warning")}
+    path.write_text("queue:\n  visibility_timeout_s: 10\n")
+    with pytest.raises(ScenarioFileError, match=r"orders\.yaml: function\.timeout_s"):
+        lint_path(path)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "data" / "scenarios").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_example_scenario_can_be_linted(path):
+    for f in lint_path(path):
+        assert f.resource == path.stem and f.rule in RULES
+
+
+# -- the table ----------------------------------------------------------------------------
+
+def test_findings_table_has_one_row_per_finding_and_the_finding_fields():
+    findings = lint_path(DATA / "bad-traps.yaml")
+    table = findings_table(findings)
+    assert list(table.columns) == ["resource", "rule", "severity", "message", "why", "fix"]
+    assert len(table) == len(findings) == len(BAD_TRAPS)
+    assert set(table["rule"]) == set(RULES)
+    empty = findings_table([])
+    assert empty.empty and list(empty.columns) == list(table.columns)
+
+
+def test_a_finding_is_frozen():
+    (f,) = lint_scenario(clean_scenario(queue__max_receive_count=None))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.rule = "x"
