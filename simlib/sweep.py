@@ -4,15 +4,26 @@ A sweep runs a base scenario at every point of a grid of dotted-path values, sev
 times each. Replication ``r`` uses the same seed at every point, so the points share
 their random numbers (arrivals, durations, failures) and differences between points are
 the parameter's doing, not the dice's: paired comparisons. Runs are independent, so
-they are listed first (:func:`plan`) and then executed one by one here; the same plan
-can be handed to a pool of processes or a cluster.
+they are listed first (:func:`plan`) and then executed by one of three executors:
+
+- in this process, one run after another (the default: no start-up cost, which is what
+  a notebook's small sweep wants);
+- a pool of local worker processes (``workers=N``; the command line's default);
+- a Dask cluster (``client=`` a ``distributed.Client``, or ``scheduler="tcp://..."``).
+
+Whatever the executor, a sweep returns the same rows in the same (plan) order, because
+each run's seed comes from the plan, not from who runs it or when.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_as_completed
 
 import numpy as np
 import pandas as pd
@@ -64,20 +75,185 @@ def run_point(base: Scenario, changes: dict, seed: int) -> dict:
     return {**changes, "seed": seed, **result.summary}
 
 
+Progress = Callable[[int, int], None]
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (its affinity mask where the OS has one), at least 1."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def sweep(base: Scenario, grid: Mapping[str, Sequence], replications: int = 1, seed: int = 0,
-          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+          progress: Progress | None = None, *, workers: int | None = 1,
+          executor: Executor | None = None, client=None, scheduler: str | None = None,
+          chunksize: int | None = None) -> pd.DataFrame:
     """Run ``base`` over ``grid`` (dotted path -> values) with ``replications`` seeds each.
 
-    Returns one tidy row per run: a column per swept path, ``seed``, and every summary
-    KPI. ``progress(done, total)`` is called after each run if given.
+    Returns one tidy row per run, in plan order whatever the executor: a column per
+    swept path, ``seed``, and every summary KPI. ``progress(done, total)`` is called
+    as runs complete (after each run in process, after each batch of runs elsewhere).
+
+    Where the runs go:
+
+    - ``workers=1`` (the default): one after another in this process. A notebook's
+      sweep of a few dozen short runs is done before a pool of processes would have
+      started, and a traceback points into the model, not into a worker.
+    - ``workers=N`` (``None``: every CPU this process may use): a local pool of
+      processes, started with ``forkserver`` where the platform has it, else ``spawn``,
+      never plain ``fork`` (a forked Jupyter kernel or a threaded test run can deadlock).
+      The runs are sent in contiguous batches, about four per worker, so the cost of
+      shipping a task stays small next to the simulation.
+    - ``executor=``: any ``concurrent.futures.Executor`` you own, e.g. one pool kept
+      open across several sweeps in a notebook to pay its start-up once.
+    - ``client=`` a ``dask.distributed.Client``, or ``scheduler="tcp://host:8786"``
+      (a client is opened and closed for this sweep): the batches run on the Dask
+      cluster, whose workers need ``simlib`` installed and, for ``workload.trace_path``,
+      the trace file at the same path.
+
+    At most one of ``executor``, ``client`` and ``scheduler`` may be given; with one of
+    them ``workers`` is ignored (``ValueError`` for more than one). Raises
+    :class:`ScenarioError` for a bad grid (before anything runs) or a bad ``workers`` or
+    ``chunksize``.
     """
     runs = plan(base, grid, replications, seed)
+    return pd.DataFrame(execute(base, runs, progress, workers=workers, executor=executor,
+                                client=client, scheduler=scheduler, chunksize=chunksize))
+
+
+def execute(base: Scenario, runs: Sequence[tuple[dict, int]], progress: Progress | None = None,
+            *, workers: int | None = 1, executor: Executor | None = None, client=None,
+            scheduler: str | None = None, chunksize: int | None = None) -> list[dict]:
+    """The rows of ``runs`` (from :func:`plan`), in their order; see :func:`sweep`."""
+    given = [name for name, v in (("executor", executor), ("client", client),
+                                  ("scheduler", scheduler)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one of executor=, client=, scheduler= (got "
+                         f"{', '.join(given)})")
+    if chunksize is not None and (not isinstance(chunksize, int) or isinstance(chunksize, bool)
+                                  or chunksize < 1):
+        raise ScenarioError("chunksize", chunksize, "an integer >= 1, or None")
+    runs = list(runs)
+    total = len(runs)
+    if client is not None or scheduler is not None:
+        return _on_dask(base, runs, progress, client, scheduler, chunksize)
+    if executor is not None:
+        parallel = getattr(executor, "_max_workers", None) or cpu_count()
+        return _gather(executor.submit, futures_as_completed,
+                       _batches(base, runs, parallel, chunksize), progress, total)
+    n = _resolve_workers(workers)
+    if n == 1 or total <= 1:
+        return _in_process(base, runs, progress)
+    batches = _batches(base, runs, n, chunksize)
+    with ProcessPoolExecutor(max_workers=min(n, len(batches)),
+                             mp_context=_process_context()) as pool:
+        return _gather(pool.submit, futures_as_completed, batches, progress, total)
+
+
+def _resolve_workers(workers) -> int:
+    if workers is None:
+        return cpu_count()
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ScenarioError("workers", workers, "an integer >= 1, or None for every CPU")
+    return workers
+
+
+def _process_context():
+    """forkserver where the platform has it (Linux, macOS), else spawn (Windows).
+
+    Plain fork copies the parent mid-flight, locks held by its other threads included:
+    a Jupyter kernel (ZeroMQ threads) or a test run with a Dask cluster can leave a
+    forked child waiting forever. A forkserver forks from a clean, single-threaded
+    server process; spawn starts a fresh interpreter.
+
+    The forkserver is asked to preload ``simlib.sweep`` (next to ``__main__``, its
+    default), so a pool's workers start with the model imported: the first pool in a
+    process costs as much as spawn, later ones (a notebook's next sweep) almost nothing.
+    This replaces a preload list set elsewhere, and has no effect once the server runs.
+    The server lives as long as this process: after editing simlib's own code in a
+    running notebook, restart the kernel (as for any imported module).
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "simlib.sweep"])
+    return context
+
+
+class _Batch:
+    """A contiguous slice of a plan, run wherever it lands (a process or a Dask worker).
+
+    A callable object rather than a function and its arguments, because Dask looks
+    inside a task's arguments for nested tasks (a tuple that starts with a callable,
+    a dataclass, ...); an object it does not know travels as it is.
+    """
+
+    def __init__(self, base: Scenario, runs: list[tuple[dict, int]]):
+        self.base = base
+        self.runs = runs
+
+    def __call__(self) -> list[dict]:
+        return [run_point(self.base, changes, s) for changes, s in self.runs]
+
+
+def _batches(base: Scenario, runs: list, parallel: int, chunksize: int | None) -> list[_Batch]:
+    """About four batches per worker: few enough to keep shipping cheap, enough to balance."""
+    size = chunksize or max(1, math.ceil(len(runs) / (4 * max(parallel, 1))))
+    return [_Batch(base, runs[i:i + size]) for i in range(0, len(runs), size)]
+
+
+def _in_process(base: Scenario, runs: list, progress: Progress | None) -> list[dict]:
     rows = []
     for i, (changes, s) in enumerate(runs, 1):
         rows.append(run_point(base, changes, s))
         if progress is not None:
             progress(i, len(runs))
-    return pd.DataFrame(rows)
+    return rows
+
+
+def _gather(submit, as_completed, batches: list[_Batch], progress: Progress | None,
+            total: int) -> list[dict]:
+    """Submit every batch, report progress as they finish, return rows in plan order."""
+    futures = {submit(batch): i for i, batch in enumerate(batches)}
+    parts: list[list[dict] | None] = [None] * len(batches)
+    done = 0
+    try:
+        for future in as_completed(list(futures)):
+            i = futures[future]
+            parts[i] = future.result()
+            done += len(batches[i].runs)
+            if progress is not None:
+                progress(done, total)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return [row for part in parts for row in part]
+
+
+def _on_dask(base: Scenario, runs: list, progress: Progress | None, client, scheduler,
+             chunksize: int | None) -> list[dict]:
+    """Run the batches on a Dask cluster; Dask is imported only here (an optional extra)."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            "sweeping on Dask needs dask.distributed: pip install 'serverless-lab[dask]'"
+        ) from exc
+    own = client is None
+    if own:
+        client = distributed.Client(scheduler)
+    try:
+        parallel = sum(client.nthreads().values()) or 1
+        batches = _batches(base, runs, parallel, chunksize)
+        return _gather(lambda batch: client.submit(batch, pure=False), distributed.as_completed,
+                       batches, progress, len(runs))
+    finally:
+        if own:
+            client.close()
 
 
 def summarize(runs: pd.DataFrame, by: Sequence[str] | str,
