@@ -108,21 +108,6 @@ class SqsQueue:
                 self.visible_returned += 1
                 self._returned.append((t, m))
 
-    def _take_visible(self, now: float) -> int:
-        """Pop the id of the message visible longest, or -1. Stale entries are dropped."""
-        msgs, returned = self.msgs, self._returned
-        while returned and msgs.state[returned[0][1]] != QUEUED:
-            returned.popleft()
-        i = self._next_arrival
-        arrival_ok = i < msgs.n and msgs.sent_s[i] <= now
-        if returned and (not arrival_ok or returned[0][0] <= msgs.sent_s[i]):
-            self.visible_returned -= 1
-            return returned.popleft()[1]
-        if arrival_ok:
-            self._next_arrival = i + 1
-            return i
-        return -1
-
     def receive(self, max_messages: int, payload_kb: float, count_empty: bool = True) -> list[int]:
         """One ReceiveMessage call (billed): up to ``max_messages`` (at most 10) ids.
 
@@ -152,12 +137,24 @@ class SqsQueue:
         self._release_deadlines(now)
         out: list[int] = []
         limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
-        expires, rc, state = msgs.expires_s, msgs.receive_count, msgs.state
+        expires, rc, state, sent = msgs.expires_s, msgs.receive_count, msgs.state, msgs.sent_s
+        n, returned = msgs.n, self._returned
         max_receives = self.max_receives
         deadline = now + self.visibility_s
-        while len(out) < limit:
-            m = self._take_visible(now)
-            if m < 0:
+        taken = 0
+        while taken < limit:
+            # the message visible longest: a returned one or the next arrival
+            # (stale entries of returned messages deleted since are dropped here)
+            while returned and state[returned[0][1]] != QUEUED:
+                returned.popleft()
+            arrival_ok = i < n and sent[i] <= now
+            if returned and (not arrival_ok or returned[0][0] <= sent[i]):
+                self.visible_returned -= 1
+                m = returned.popleft()[1]
+            elif arrival_ok:
+                m = i
+                i += 1
+            else:
                 break
             if now >= expires[m]:
                 msgs.settle(m, EXPIRED, expires[m])
@@ -174,6 +171,8 @@ class SqsQueue:
             state[m] = IN_FLIGHT
             heapq.heappush(heap, (deadline, m, count))
             out.append(m)
+            taken += 1
+        self._next_arrival = i
         if out:
             self.in_flight += len(out)
             self.receive_calls += 1
