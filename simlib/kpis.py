@@ -20,13 +20,19 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "busy_s_per_message",
     "cost_line_usd",
     "cost_per_million_by_line",
+    "dlq_executed",
+    "dlq_never_executed",
+    "failed_executions",
     "init_share",
     "mean_batch_size",
     "mean_billed_ms",
+    "mean_cold_start_s",
     "mean_concurrency",
     "mean_duration_s",
+    "on_demand_utilisation",
     "per_message_counts",
     "provisioned_utilisation",
     "receives_of_unfinished",
@@ -77,6 +83,50 @@ def mean_billed_ms(result) -> float:
     NaN when nothing ran.
     """
     return float(_ran(result)["billed_ms"].mean())
+
+
+def mean_cold_start_s(result) -> float:
+    """Mean time a cold start adds before the handler runs (s), over cold invocations.
+
+    The ``init_s`` of each cold invocation: the runtime's INIT plus the function's own
+    init work, or with SnapStart the restore that replaces both. What one unlucky
+    request waits for, whatever the traffic. NaN when nothing was cold.
+    """
+    inv = result.invocations
+    return float(inv.loc[inv["cold"], "init_s"].mean())
+
+
+def busy_s_per_message(result) -> float:
+    """Busy environment-seconds per message sent (s): invocation time, start to end,
+    INIT included, shared out over every message of the run.
+
+    The time each message holds an environment on average, so Little's law gives the
+    mean concurrency as arrival rate x this. Batching lowers it (one INIT and one
+    invocation serve several messages). NaN when no message was sent.
+    """
+    n = len(result.messages)
+    return float(_busy_s(_ran(result)) / n) if n else math.nan
+
+
+def on_demand_utilisation(result) -> float:
+    """Busy share of the on-demand environments started, over the whole run (fraction).
+
+    Busy seconds of invocations on on-demand environments over environments started
+    (``summary["cold_starts"]``) x the run's length: as if every environment started
+    had lived for the whole run, how much of it the average one spent working. Low
+    values mean a burst started environments that then mostly waited. NaN when none
+    started.
+    """
+    started = result.summary["cold_starts"]
+    if not started:
+        return math.nan
+    inv = _ran(result)
+    return float(_busy_s(inv[~inv["provisioned"]]) / (started * result.end_s))
+
+
+def _busy_s(inv: pd.DataFrame) -> float:
+    """Environment-seconds the invocations held their environments (s)."""
+    return float((inv["end_s"] - inv["start_s"]).sum())
 
 
 def init_share(result) -> float:
@@ -137,6 +187,42 @@ def receives_of_unfinished(result) -> pd.DataFrame:
     unfinished = m[m["outcome"] != "deleted"]
     return (unfinished.groupby("outcome", observed=True)["receive_count"]
             .agg(["count", "min", "max"]))
+
+
+def _dlq(result) -> pd.DataFrame:
+    m = result.messages
+    return m[m["outcome"] == "dlq"]
+
+
+def dlq_never_executed(result) -> int:
+    """Messages moved to the DLQ without ever reaching the handler (messages).
+
+    Every receive of theirs ended before the record ran: the invoke was throttled
+    (lesson 05's over-pull), or an earlier record failed the whole batch first. Valid
+    messages lost without the handler ever seeing them, not poison it rejected.
+    """
+    return int((_dlq(result)["executions"] == 0).sum())
+
+
+def dlq_executed(result) -> int:
+    """Messages moved to the DLQ after running at least once (messages).
+
+    Their executions never led to a delete before the receives ran out: a poison
+    message failing every time, or a valid one whose batches kept failing or timing out.
+    """
+    return int((_dlq(result)["executions"] > 0).sum())
+
+
+def failed_executions(result) -> int:
+    """Executions that did not succeed (executions), summed over the messages.
+
+    Handler failures, records cut off by a timeout or a database error, and, with an
+    idempotency store, duplicates rejected because an earlier execution of the same
+    message is still INPROGRESS. With no handler failures, timeouts or database errors,
+    every one is such a rejection (lesson 07).
+    """
+    m = result.messages
+    return int((m["executions"] - m["successful_executions"]).sum())
 
 
 def repeat_executions_over_time(result, bin_s: float = 10.0) -> pd.Series:

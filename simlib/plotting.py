@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from simlib import kpis
+from simlib.limits import ONE_VCPU_MB
 
 __all__ = [
     "DEFAULT_KPIS",
@@ -38,8 +39,10 @@ __all__ = [
     "format_value",
     "kpi_table",
     "label_for",
+    "plot_bars",
     "plot_bill",
     "plot_per_message",
+    "plot_power_tuning",
     "plot_repeat_executions",
     "plot_sweep",
     "plot_timeseries",
@@ -49,6 +52,10 @@ __all__ = [
 # -- style ------------------------------------------------------------------------------
 
 FIGSIZE = (10.0, 4.8)
+WIDE_FIGSIZE = (14.0, 5.2)  # two panels side by side
+BAR_HEIGHT_IN = 0.3  # figure height per bar of plot_bars, so 20 names stay legible
+# Colour-blind-safe (Okabe-Ito), distinct in greyscale print too.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 STYLE = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -68,12 +75,18 @@ STYLE = {
     "grid.alpha": 0.35,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    # Colour-blind-safe (Okabe-Ito), distinct in greyscale print too.
-    "axes.prop_cycle": matplotlib.cycler(
-        color=["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
-    ),
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
 }
 THEORY_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.8}
+# Reference lines (a limit, a rule, a threshold), in the order a figure is given them:
+# the first dashed vermillion, the second dotted near-black, so a lesson's text can say
+# "the dashed limit" or "the dotted line". Data lines are solid, so neither is mistaken
+# for one.
+REFERENCE_STYLES = (
+    {"color": "#D55E00", "linestyle": "--", "linewidth": 1.8},
+    {"color": "0.15", "linestyle": ":", "linewidth": 2.0},
+    {"color": "#CC79A7", "linestyle": "-.", "linewidth": 1.8},
+)
 
 
 @contextmanager
@@ -83,14 +96,38 @@ def style():
         yield
 
 
-def _new_axes(ax):
+def _new_axes(ax, figsize: tuple[float, float] = FIGSIZE):
     """(figure, axes, owned): a fresh projector-sized figure unless ``ax`` is given."""
     if ax is not None:
         return ax.figure, ax, False
     import matplotlib.pyplot as plt  # pyplot only to get the notebook's display hooks
 
-    fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return fig, ax, True
+
+
+def _references(name: str, lines) -> dict[str, float]:
+    """``label -> value`` of reference lines, checked: a typo should not draw nothing."""
+    if lines is None:
+        return {}
+    if not isinstance(lines, Mapping):
+        raise TypeError(f"{name} expects a dict of label -> value, e.g. "
+                        f"{{'max_connections': 20}}; got {type(lines).__name__}")
+    out = {}
+    for label, value in lines.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{name}: {label!r} -> {value!r} is not a number")
+        out[str(label)] = float(value)
+    return out
+
+
+def _draw_references(ax, hlines: Mapping[str, float], vlines: Mapping[str, float]) -> None:
+    """Labelled reference lines across the whole axes, horizontal ones first, styled in
+    order from REFERENCE_STYLES."""
+    drawn = [(ax.axhline, y, label) for label, y in hlines.items()]
+    drawn += [(ax.axvline, x, label) for label, x in vlines.items()]
+    for i, (draw, value, label) in enumerate(drawn):
+        draw(value, label=label, zorder=1.8, **REFERENCE_STYLES[i % len(REFERENCE_STYLES)])
 
 
 def _detach(fig, owned: bool):
@@ -380,11 +417,19 @@ def _default_title(result) -> str:
 
 
 def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visible", "in_flight"),
-                    title: str | None = None, ax=None):
+                    title: str | None = None, ax=None, *,
+                    hlines: Mapping[str, float] | None = None,
+                    xlim: tuple[float, float] | None = None, legend_loc: str = "best"):
     """Levels over time from ``result.timeseries``: one line per column, one y axis.
 
     A dotted vertical line marks when arrivals stop (``workload.duration_s``). Count
-    columns (``throttles``, ``cold_starts``) are per sampling step. Returns the Figure.
+    columns (``throttles``, ``cold_starts``) are per sampling step.
+
+    ``hlines`` draws labelled reference levels in the series' unit, e.g.
+    ``{"max_connections": 20}``: the y axis always reaches them, so a limit the run
+    never touches still shows how far away it is. ``xlim = (start_s, end_s)`` zooms on
+    a stretch of the run, given in seconds whatever unit the time axis reads in; the
+    y axis then fits what is visible. Returns the Figure.
     """
     if isinstance(columns, str):
         columns = (columns,)
@@ -393,8 +438,17 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
     if unknown:
         raise KeyError(f"not a timeseries column: {', '.join(map(repr, unknown))}; known: "
                        f"{', '.join(c for c in frame.columns if c != 't_s')}")
+    levels = _references("plot_timeseries hlines", hlines)
     t = frame["t_s"].to_numpy(dtype=float)
     scale, xlabel = _time_axis(t)
+    visible = np.ones(len(t), dtype=bool)
+    if xlim is not None:
+        lo, hi = xlim
+        if not lo < hi:
+            raise ValueError(f"xlim = {xlim!r} is not allowed: (start_s, end_s) with start < end")
+        # Steps are drawn "post": the sample before the window still shows inside it.
+        first = max(int(np.searchsorted(t, lo, side="right")) - 1, 0)
+        visible = (np.arange(len(t)) >= first) & (t <= hi)
     with style():
         fig, ax, owned = _new_axes(ax)
         units = []
@@ -407,24 +461,33 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
         scenario = getattr(result, "scenario", None)
         if scenario is not None and len(t):
             stop = scenario.workload.duration_s
-            if stop < t[-1]:
+            if stop < t[-1] and (xlim is None or xlim[0] <= stop <= xlim[1]):
                 ax.axvline(stop / scale, color="0.35", linestyle=":", linewidth=1.6,
                            label="arrivals stop")
+        _draw_references(ax, levels, {})
         distinct = list(dict.fromkeys(units))
         ax.set_ylabel(distinct[0] if len(distinct) == 1 else f"count ({', '.join(distinct)})")
         ax.set_xlabel(xlabel)
-        ax.set_xlim(left=0)
-        top = max(float(np.nanmax(frame[list(columns)].to_numpy(dtype=float), initial=0)), 1.0)
+        if xlim is None:
+            ax.set_xlim(left=0)
+        else:
+            ax.set_xlim(xlim[0] / scale, xlim[1] / scale)
+        shown = frame.loc[visible, list(columns)].to_numpy(dtype=float)
+        top = max(float(np.nanmax(shown, initial=0)), *levels.values(), 1.0)
         ax.set_ylim(-0.02 * top, 1.06 * top)  # a line at zero stays visible above the axis
         ax.set_title(title if title is not None else _default_title(result))
-        ax.legend(loc="best")
+        ax.legend(loc=legend_loc)
     return _detach(fig, owned)
 
 
 def plot_sweep(frame: pd.DataFrame, x: str, y, *, series: str | None = None,
                theory=None, theory_label: str = "theory", ci: tuple[str, str] | None = None,
                title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
-               logx: bool = False, logy: bool = False, ax=None):
+               logx: bool = False, logy: bool = False, ax=None,
+               hlines: Mapping[str, float] | None = None,
+               vlines: Mapping[str, float] | None = None,
+               ylim: tuple[float | None, float | None] | None = None,
+               legend_loc: str = "best"):
     """A parameter against a KPI: one curve per series, optionally a theory line.
 
     ``frame`` holds one row per run (or per averaged point). ``y`` is a column or a list
@@ -432,9 +495,16 @@ def plot_sweep(frame: pd.DataFrame, x: str, y, *, series: str | None = None,
     into curves (e.g. ``"architecture"``). ``ci = (low, high)`` shades a band between
     two columns. ``theory`` is a column of ``frame``, a function of x, or a pair
     ``(xs, ys)``; it is drawn as a dashed black line labelled ``theory_label``.
-    Axis labels default to :func:`label_for` of the column names. Returns the Figure.
+
+    ``hlines`` / ``vlines`` draw labelled reference lines at y / x values (``{"AWS rule:
+    200 s": 6.67}``): a rule or a threshold to read the curve against, not a model.
+    ``ylim = (bottom, top)`` fixes the y range (``None`` keeps a side automatic), e.g.
+    ``(0, None)`` so that a small rise is not drawn as a steep one. Axis labels default
+    to :func:`label_for` of the column names. Returns the Figure.
     """
     ys = [y] if isinstance(y, str) else list(y)
+    levels = _references("plot_sweep hlines", hlines)
+    positions = _references("plot_sweep vlines", vlines)
     needed = [x, *ys] + ([series] if series else []) + (list(ci) if ci else [])
     missing = [c for c in needed if c not in frame.columns]
     if missing:
@@ -455,10 +525,13 @@ def plot_sweep(frame: pd.DataFrame, x: str, y, *, series: str | None = None,
         if theory is not None:
             tx, ty = _theory_points(frame, x, theory)
             ax.plot(tx, ty, label=theory_label, **THEORY_STYLE)
+        _draw_references(ax, levels, positions)
         if logx:
             ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.set_xlabel(xlabel or label_for(x))
         ax.set_ylabel(ylabel or (label_for(ys[0]) if len(ys) == 1 else "value"))
         if title is None:
@@ -466,7 +539,67 @@ def plot_sweep(frame: pd.DataFrame, x: str, y, *, series: str | None = None,
             title = f"{what[0].upper()}{what[1:]} vs {label_for(x).split(' (')[0]}"
         ax.set_title(title)
         if len(ax.get_lines()) > 1:
-            ax.legend(loc="best")
+            ax.legend(loc=legend_loc)
+    return _detach(fig, owned)
+
+
+def plot_power_tuning(frame: pd.DataFrame, memory: str = "function.memory_mb",
+                      duration: str = "billed_duration_ms", cost: str = "cost_per_million_usd",
+                      *, series: str | None = "architecture",
+                      titles: tuple[str, str] = ("Billed duration vs memory", "Cost vs memory")):
+    """Memory power tuning side by side: billed duration (left) and cost (right) vs memory.
+
+    ``frame`` holds one row per run: the memory (MB), the mean billed duration per
+    invocation (ms, :func:`simlib.kpis.mean_billed_ms`) and the cost per million
+    messages (USD), one curve per ``series`` value (e.g. x86_64 and arm64). Both panels
+    mark 1,769 MB, where a function gets one full vCPU: single-threaded code gets no
+    faster above it. The cost axis starts at zero, so a cost that "creeps up" is not
+    drawn as a cliff. Returns the Figure (two axes).
+    """
+    import matplotlib.pyplot as plt
+
+    marker = {f"1 vCPU ({ONE_VCPU_MB:,} MB)": ONE_VCPU_MB}
+    with style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=WIDE_FIGSIZE, layout="constrained")
+    plot_sweep(frame, memory, duration, series=series, ax=left, vlines=marker,
+               ylabel="billed duration per invocation (ms)", title=titles[0])
+    plot_sweep(frame, memory, cost, series=series, ax=right, vlines=marker, ylim=(0, None),
+               ylabel="cost per million messages (USD)", title=titles[1])
+    return _detach(fig, True)
+
+
+def plot_bars(values: pd.Series, *, xlabel: str | None = None, title: str | None = None,
+              value_format: str | None = "{:,.0f}", ax=None):
+    """One horizontal bar per entry of ``values``, the first at the top, each labelled
+    with its value (``value_format``; ``None`` for no labels).
+
+    For a ranking or a lookup table (measured INIT by runtime): category names on the
+    y axis stay readable however long they are, and the printed values spare the
+    audience reading numbers off a grid at the back of the room. The y axis is labelled
+    with the index's name, the x axis with ``xlabel`` (default: :func:`label_for` of the
+    series' name). Returns the Figure, taller when there are many bars.
+    """
+    if not isinstance(values, pd.Series) or values.empty:
+        raise TypeError("plot_bars expects a non-empty pandas Series: index = bar labels")
+    xlabel = xlabel or label_for(str(values.name))
+    y = np.arange(len(values))[::-1]  # the first entry at the top
+    height = max(FIGSIZE[1], BAR_HEIGHT_IN * len(values))
+    with style():
+        fig, ax, owned = _new_axes(ax, (FIGSIZE[0], height))
+        bars = ax.barh(y, values.to_numpy(dtype=float), 0.7, color=PALETTE[0])
+        if value_format is not None:
+            ax.bar_label(bars, labels=[value_format.format(v) for v in values], padding=4,
+                         fontsize=STYLE["ytick.labelsize"])
+            ax.margins(x=0.1)  # room for the label of the longest bar
+        ax.set_yticks(y, [str(i) for i in values.index])
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(values.index.name or "")
+        if title is None:
+            what = xlabel.split(" (")[0]
+            title = f"{what[0].upper()}{what[1:]}" + (
+                f" by {values.index.name}" if values.index.name else "")
+        ax.set_title(title)
     return _detach(fig, owned)
 
 

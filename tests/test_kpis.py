@@ -257,3 +257,113 @@ def test_kpis_are_plain_floats_and_leave_the_result_alone(windowed):
               kpis.mean_concurrency(windowed)]
     assert all(type(v) is float for v in values)
     pd.testing.assert_frame_equal(windowed.invocations, before)
+
+
+# -- cold starts, busy time and failures (lessons 00, 01, 05, 07) ---------------------------
+
+
+def test_mean_cold_start_is_the_init_of_cold_invocations(sparse, constant):
+    for r in (sparse, constant):
+        cold_init = [row.init_s for row in r.invocations.itertuples() if row.cold]
+        assert len(cold_init) > 0
+        assert kpis.mean_cold_start_s(r) == pytest.approx(sum(cold_init) / len(cold_init))
+
+
+def test_mean_cold_start_counts_init_work_and_snapstart_replaces_it():
+    java = {"workload": {"rate_per_s": 2, "duration_s": 60}, "database": None,
+            "function": {"runtime": "java21", "init_s": 2.0}}
+    plain = kpis.mean_cold_start_s(sim(java))
+    restored = kpis.mean_cold_start_s(sim({**java, "function": {**java["function"],
+                                                                "snapstart": True}}))
+    assert plain > 2.0  # the runtime's INIT plus 2 s of the function's own init work
+    assert restored < 1.5  # the restore replaces both
+
+
+def test_busy_seconds_per_message_from_the_invocations(constant, throttled):
+    inv = constant.invocations
+    # one record of exactly 0.2 s per invocation, plus INIT on cold ones
+    expected = (0.2 * len(inv) + inv["init_s"].sum()) / len(constant.messages)
+    assert kpis.busy_s_per_message(constant) == pytest.approx(expected, abs=1e-6)
+    inv = throttled.invocations
+    ran = inv[inv["status"] != "throttled"]
+    busy = sum(row.end_s - row.start_s for row in ran.itertuples())
+    assert kpis.busy_s_per_message(throttled) == pytest.approx(busy / len(throttled.messages))
+
+
+def test_busy_seconds_per_message_gives_littles_law():
+    # busy enough (about 10 environments) that 1 s samples average out
+    r = sim({**CONSTANT, "workload": {"rate_per_s": 50, "duration_s": 120}})
+    rate = r.summary["messages_sent"] / 120
+    assert kpis.mean_concurrency(r) == pytest.approx(rate * kpis.busy_s_per_message(r), rel=0.1)
+
+
+def test_on_demand_utilisation_over_environments_started(windowed):
+    inv = windowed.invocations
+    ran = inv[inv["status"] != "throttled"]
+    busy = float((ran["end_s"] - ran["start_s"]).sum())
+    started = windowed.summary["cold_starts"]
+    assert started == int(inv["cold"].sum()) > 0
+    assert kpis.on_demand_utilisation(windowed) == pytest.approx(
+        busy / (started * windowed.end_s))
+    assert 0 < kpis.on_demand_utilisation(windowed) < 1
+
+
+def test_on_demand_utilisation_leaves_provisioned_environments_out():
+    r = sim({**CONSTANT, "workload": {"rate_per_s": 20, "duration_s": 60},
+             "function": {"provisioned_concurrency": 2}})
+    inv = r.invocations
+    assert inv["provisioned"].any() and inv["cold"].any(), "the fixture spills to on-demand"
+    on_demand = inv[~inv["provisioned"] & (inv["status"] != "throttled")]
+    busy = float((on_demand["end_s"] - on_demand["start_s"]).sum())
+    assert kpis.on_demand_utilisation(r) == pytest.approx(
+        busy / (r.summary["cold_starts"] * r.end_s))
+    idle = sim({**CONSTANT, "function": {"provisioned_concurrency": 10}})
+    assert idle.summary["cold_starts"] == 0
+    assert math.isnan(kpis.on_demand_utilisation(idle))
+    assert math.isnan(kpis.mean_cold_start_s(idle))
+
+
+# A burst against reserved concurrency 2 under the mapping's pollers: throttled receives
+# send valid messages to the DLQ without running them (lesson 05's over-pull).
+OVER_PULL = {"workload": {"pattern": "burst", "rate_per_s": 4, "duration_s": 60,
+                          "burst_start_s": 10, "burst_duration_s": 20, "burst_rate_per_s": 15},
+             "queue": {"max_receive_count": 2},
+             "function": {"reserved_concurrency": 2}}
+
+
+def test_dlq_messages_split_by_whether_they_ever_ran():
+    over_pull = sim(OVER_PULL)
+    poisoned = sim({"workload": {"rate_per_s": 10, "duration_s": 60, "poison_fraction": 0.05},
+                    "queue": {"max_receive_count": 3},
+                    "mapping": {"report_batch_item_failures": True}})
+    for r in (over_pull, poisoned):
+        in_dlq = [row.executions for row in r.messages.itertuples() if row.outcome == "dlq"]
+        assert kpis.dlq_never_executed(r) == sum(1 for n in in_dlq if n == 0)
+        assert kpis.dlq_executed(r) == sum(1 for n in in_dlq if n > 0)
+        assert kpis.dlq_never_executed(r) + kpis.dlq_executed(r) == r.summary["messages_dlq"]
+    assert kpis.dlq_never_executed(over_pull) > 0  # valid messages lost to throttling
+    assert kpis.dlq_never_executed(poisoned) == 0  # poison reaches the DLQ by failing
+    assert kpis.dlq_executed(poisoned) == poisoned.summary["messages_dlq"] > 0
+
+
+def test_failed_executions_are_executions_minus_successes(windowed, constant):
+    m = windowed.messages
+    expected = int(m["executions"].sum()) - int(m["successful_executions"].sum())
+    assert kpis.failed_executions(windowed) == expected > 0  # 2 % failing records
+    assert kpis.failed_executions(constant) == 0
+    assert type(kpis.failed_executions(windowed)) is int
+
+
+def test_failed_executions_with_a_store_are_the_inprogress_rejections():
+    # jobs of about 27 s against a 30 s visibility timeout: some come back while running
+    slow = {"workload": {"rate_per_s": 1, "duration_s": 150},
+            "queue": {"visibility_timeout_s": 30},
+            "mapping": {"batch_size": 1, "batching_window_s": 0},
+            "function": {"timeout_s": 30, "init_s": 2.0},
+            "handler": {"duration_median_s": 27, "duration_p99_s": 29.5, "cpu_fraction": 0.0},
+            "database": None}
+    no_store = sim(slow)
+    stored = sim({**slow, "handler": {**slow["handler"], "idempotency": True}})
+    assert no_store.summary["timeouts"] == stored.summary["timeouts"] == 0
+    assert kpis.failed_executions(no_store) == 0  # the overlapping duplicates just ran
+    assert kpis.failed_executions(stored) == stored.summary["errors"] > 0

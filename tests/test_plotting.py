@@ -109,6 +109,113 @@ def test_sweep_several_columns_band_and_theory_column():
         plot_sweep(frame, "function.memory_mb", "nope")
 
 
+def _labelled_lines(ax):
+    """Lines with a legend label (matplotlib names unlabelled artists ``_child...``)."""
+    return {line.get_label(): line for line in ax.get_lines()
+            if not line.get_label().startswith("_")}
+
+
+def test_timeseries_reference_level_is_labelled_dashed_and_always_in_view(result):
+    peak = float(result.timeseries["concurrency"].max())
+    fig = plot_timeseries(result, "concurrency", hlines={"account limit": 3 * peak},
+                          legend_loc="center right")
+    (ax,) = fig.axes
+    line = _labelled_lines(ax)["account limit"]
+    assert list(line.get_ydata()) == [3 * peak] * 2 and line.get_linestyle() == "--"
+    assert ax.get_ylim()[1] >= 3 * peak  # a limit far above the run still shows
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["busy environments (concurrency)", "arrivals stop", "account limit"]
+    with pytest.raises(TypeError, match="dict of label -> value"):
+        plot_timeseries(result, "concurrency", hlines=[20])
+    with pytest.raises(TypeError, match="'limit' -> 'high' is not a number"):
+        plot_timeseries(result, "concurrency", hlines={"limit": "high"})
+
+
+def test_timeseries_zoom_fits_the_y_axis_to_the_window(result):
+    ts = result.timeseries
+    whole = plot_timeseries(result, "queue_visible").axes[0]
+    zoomed = plot_timeseries(result, "queue_visible", xlim=(20, 28)).axes[0]
+    assert zoomed.get_xlim() == (20, 28)
+    # the window's own peak sets the top (steps-post: the sample at t <= 20 shows too)
+    shown = ts.loc[(ts["t_s"] >= 19) & (ts["t_s"] <= 28), "queue_visible"].max()
+    assert zoomed.get_ylim()[1] == pytest.approx(1.06 * max(shown, 1.0))
+    assert zoomed.get_ylim()[1] <= whole.get_ylim()[1]
+    # arrivals stop at 30 s, outside the window: no marker, no legend entry for it
+    assert "arrivals stop" not in _labelled_lines(zoomed)
+    with pytest.raises(ValueError, match="xlim"):
+        plot_timeseries(result, "queue_visible", xlim=(28, 20))
+
+
+def test_sweep_reference_lines_in_order_with_their_styles_and_a_fixed_y_range():
+    frame = pd.DataFrame({"queue.visibility_timeout_s": [30, 60, 120, 200],
+                          "duplicate_executions": [900.0, 40.0, 0.0, 0.0]})
+    fig = plot_sweep(frame, "queue.visibility_timeout_s", "duplicate_executions",
+                     vlines={"AWS rule: 200 s": 200, "slowest batch: 48 s": 48},
+                     hlines={"budget": 100}, ylim=(0, None), legend_loc="upper right")
+    (ax,) = fig.axes
+    lines = _labelled_lines(ax)
+    assert list(lines) == ["duplicate executions", "budget", "AWS rule: 200 s",
+                           "slowest batch: 48 s"]
+    assert [lines[k].get_linestyle() for k in list(lines)[1:]] == ["--", ":", "-."]
+    assert list(lines["AWS rule: 200 s"].get_xdata()) == [200, 200]
+    assert list(lines["budget"].get_ydata()) == [100, 100]
+    assert ax.get_ylim()[0] == 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(lines)
+
+
+def test_power_tuning_two_panels_with_units_and_the_one_vcpu_marker():
+    memories = [128, 512, 1769, 3008]
+    frame = pd.DataFrame({
+        "function.memory_mb": memories * 2,
+        "billed_duration_ms": [1500, 390, 135, 135, 1510, 395, 136, 136],
+        "cost_per_million_usd": [4.8, 5.0, 5.7, 8.4, 4.2, 4.4, 4.9, 7.2],
+        "architecture": ["x86_64"] * 4 + ["arm64"] * 4,
+    })
+    open_before = plt.get_fignums()
+    fig = plotting.plot_power_tuning(frame, titles=("Duration", "Cost"))
+    assert plt.get_fignums() == open_before
+    left, right = fig.axes
+    assert (left.get_title(), right.get_title()) == ("Duration", "Cost")
+    assert left.get_xlabel() == right.get_xlabel() == "memory (MB)"
+    assert left.get_ylabel() == "billed duration per invocation (ms)"
+    assert right.get_ylabel() == "cost per million messages (USD)"
+    for ax, column in ((left, "billed_duration_ms"), (right, "cost_per_million_usd")):
+        lines = _labelled_lines(ax)
+        assert list(lines) == ["x86_64", "arm64", "1 vCPU (1,769 MB)"]
+        assert list(lines["1 vCPU (1,769 MB)"].get_xdata()) == [1769, 1769]
+        assert list(lines["arm64"].get_ydata()) == list(frame[column][4:])
+    assert right.get_ylim()[0] == 0  # cost from zero: a creep is not drawn as a cliff
+    assert tuple(fig.get_size_inches()) == plotting.WIDE_FIGSIZE
+
+
+def test_bars_one_per_entry_first_on_top_with_values():
+    values = pd.Series([16.1, 98.1, 249.1], index=pd.Index(["rust", "python3.13", "java21"],
+                                                           name="runtime"),
+                       name="median INIT (ms)")
+    fig = plotting.plot_bars(values, title="INIT by runtime")
+    (ax,) = fig.axes
+    assert ax.get_title() == "INIT by runtime"
+    assert ax.get_xlabel() == "median INIT (ms)" and ax.get_ylabel() == "runtime"
+    bars = sorted(_bars(ax), key=lambda b: -b.get_y())  # top to bottom
+    assert [b.get_width() for b in bars] == [16.1, 98.1, 249.1]
+    ticks = sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])
+    assert [t.get_text() for t in ticks] == ["rust", "python3.13", "java21"]
+    assert [t.get_text() for t in ax.texts] == ["16", "98", "249"]
+    assert tuple(fig.get_size_inches()) == plotting.FIGSIZE  # three bars: the usual size
+
+
+def test_bars_grow_taller_with_many_entries_and_check_their_input():
+    many = pd.Series(range(1, 21), index=[f"r{i}" for i in range(20)], name="init_ms")
+    fig = plotting.plot_bars(many, value_format=None)
+    assert fig.get_size_inches()[1] == pytest.approx(20 * plotting.BAR_HEIGHT_IN)
+    (ax,) = fig.axes
+    assert len(ax.texts) == 0 and ax.get_xlabel() == "init (ms)" and ax.get_title() == "Init"
+    with pytest.raises(TypeError, match="non-empty pandas Series"):
+        plotting.plot_bars(pd.Series([], dtype=float))
+    with pytest.raises(TypeError, match="non-empty pandas Series"):
+        plotting.plot_bars([1, 2, 3])
+
+
 @pytest.mark.parametrize("name, label", [
     ("workload.rate_per_s", "arrival rate (messages/s)"),
     ("mapping.batching_window_s", "batching window (s)"),
