@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NBVAL := PYTHONHASHSEED=0 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	--nbval-cell-timeout=120 --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test notebooks bench clean
+.PHONY: lab test notebooks bench clean browser-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,11 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Unit, property, theory and behaviour tests, the README example, then every notebook
-# under nbval (stored outputs are the golden record).
+# Unit, property, theory and behaviour tests, the README example, a real-browser run of a
+# lesson (tests/browser/; needs Debian's chromium, see browser-deps; -rs prints why it was
+# skipped if it was), then every notebook under nbval (stored outputs are the golden record).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then $(NBVAL) notebooks; fi
 
 # Re-execute every lesson in place and keep its outputs (after a deliberate model change);
@@ -38,6 +39,19 @@ notebooks: $(STAMP)
 		--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=120 \
 		--ExecutePreprocessor.record_timing=False \
 		notebooks/*.ipynb
+
+# Debian's Chromium for the browser test (Playwright drives it; its own browser download
+# is not used). apt-get needs root: sudo is used when not root.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium is installed: /usr/bin/chromium"; else \
+		$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'; fi
+
+# Regenerate the README's picture of a lesson panel with the browser test (fails, rather
+# than skips, without Chromium).
+screenshot: $(STAMP)
+	SERVERLESS_LAB_SCREENSHOT=docs/lesson-panel.png $(BIN)/python -m pytest -q -rs tests/browser
+	@echo "wrote docs/lesson-panel.png"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
