@@ -78,6 +78,36 @@ class DatabaseModel:
             self._forget_before(int((t - 3_600.0) / q))
         return start + q, True
 
+    def queries(self, t: float, n: int) -> tuple[float, bool]:
+        """Run ``n`` queries one after another from ``t``: (end time, all succeeded).
+
+        The same bookings as ``n`` calls of :meth:`query` (a record's queries are
+        sequential), in one call: this is the model's innermost loop. A failed query
+        (a proxy borrow timeout) ends the sequence.
+        """
+        q = self.cfg.query_s
+        if self.cfg.proxy or q <= 0.0:
+            ok = True
+            for _ in range(n):
+                t, ok = self.query(t)
+                if not ok:
+                    break
+            return t, ok
+        slots, per_slot = self._slots, self._per_slot
+        for _ in range(n):
+            k = int(t / q)
+            used = slots.get(k, 0)
+            while used >= per_slot:
+                k += 1
+                used = slots.get(k, 0)
+            slot_start = k * q
+            slots[k] = used + 1
+            self._bookings += 1
+            if self._bookings % 50_000 == 0:
+                self._forget_before(int((t - 3_600.0) / q))
+            t = max(t, slot_start) + q
+        return t, True
+
     def _forget_before(self, k: int) -> None:
         """Drop slots far in the past (no query is booked an hour back)."""
         for old in [key for key in self._slots if key < k]:

@@ -64,7 +64,9 @@ class Executor:
         """
         msgs, draws, db, store = self.msgs, self.draws, self.db, self.store
         executions, poison = msgs.executions, msgs.poison
+        successful, side_effects = msgs.successful, msgs.side_effects
         durations, failures = draws.durations, draws.failures
+        duration_cols, failure_cols = durations.columns, failures.columns
         failure_rate = draws.failure_rate
         exec_log = self.records.executions
         env = self.env
@@ -121,16 +123,12 @@ class Executor:
                         else:
                             ok = False
                     if ok:
-                        for _ in range(queries):
-                            t, ok = db.query(t)
-                            if not ok:
-                                break
-                cols = durations.columns
-                t += (cols[k] if k < len(cols) else durations.column(k))[m]
+                        t, ok = db.queries(t, queries)
+                t += (duration_cols[k] if k < len(duration_cols) else durations.column(k))[m]
                 if ok and (
                     poison[m]
                     or (failure_rate > 0.0 and (
-                        failures.columns[k] if k < len(failures.columns) else failures.column(k)
+                        failure_cols[k] if k < len(failure_cols) else failures.column(k)
                     )[m] < failure_rate)
                 ):
                     ok = False
@@ -144,9 +142,9 @@ class Executor:
             if claimed:
                 store.record(m, start, end, ok, deadline if timed_out else end)
             if ok:
-                msgs.successful[m] += 1
+                successful[m] += 1
                 if side_effect:
-                    msgs.side_effects[m] += 1
+                    side_effects[m] += 1
                 succeeded.append(m)
             else:
                 failed += 1
