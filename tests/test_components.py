@@ -27,7 +27,7 @@ def advance(env, t):
 
 # -- SQS queue ------------------------------------------------------------------------
 def test_receive_returns_at_most_ten_and_only_sent_messages():
-    env, msgs, q = make_queue([0.0] * 15 + [5.0])
+    env, _msgs, q = make_queue([0.0] * 15 + [5.0])
     advance(env, 1.0)
     got = q.receive(10, 2.0)
     assert got == list(range(10))
@@ -89,13 +89,13 @@ def test_retention_expires_queued_and_in_flight_messages():
 
 
 def test_payload_above_64_kb_is_billed_in_chunks():
-    env, msgs, q = make_queue([0.0] * 10)
+    _env, _msgs, q = make_queue([0.0] * 10)
     q.receive(10, 100.0)  # 1,000 KB -> 16 chunks -> 15 beyond the first request
     assert q.receive_units == 15
 
 
 def test_a_waiter_wakes_when_the_next_message_is_sent():
-    env, msgs, q = make_queue([3.0])
+    env, _msgs, q = make_queue([3.0])
     woke = []
 
     def consumer():
@@ -115,7 +115,7 @@ def make_function(**fn):
 
 
 def test_cold_then_warm_and_newest_idle_environment_first():
-    env, fn = make_function()
+    _env, fn = make_function()
     a, b = fn.acquire(), fn.acquire()
     assert fn.cold_starts == 2 and a.init_s > 0 and b.init_s > 0
     fn.release(a, reset=False)
@@ -136,14 +136,14 @@ def test_idle_environment_is_reclaimed_after_its_idle_lifetime():
 
 
 def test_timeout_resets_the_environment():
-    env, fn = make_function()
+    _env, fn = make_function()
     e = fn.acquire()
     fn.release(e, reset=True)
     assert fn.acquire() is not e and fn.live == 1
 
 
 def test_reserved_concurrency_caps_and_throttles():
-    env, fn = make_function(reserved_concurrency=3)
+    _env, fn = make_function(reserved_concurrency=3)
     got = [fn.acquire() for _ in range(5)]
     assert sum(e is not None for e in got) == 3 and fn.throttles == 2 and fn.max_busy == 3
 
@@ -159,7 +159,7 @@ def test_scaling_rate_is_1000_per_10_seconds():
 
 
 def test_provisioned_environments_are_warm_and_spill_over_to_on_demand():
-    env, fn = make_function(provisioned_concurrency=2)
+    _env, fn = make_function(provisioned_concurrency=2)
     a, b, c = fn.acquire(), fn.acquire(), fn.acquire()
     assert a.provisioned and b.provisioned and not c.provisioned
     assert a.init_s == 0 and b.init_s == 0 and c.init_s > 0 and fn.cold_starts == 1

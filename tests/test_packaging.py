@@ -22,7 +22,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
     conda -= {"python", "pip"}
     assert conda == wanted
-    pip_part = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+    pip_part = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
     assert any(p.startswith("-e .[") for p in pip_part), "environment.yml installs the project"
 
 

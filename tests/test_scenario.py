@@ -206,8 +206,8 @@ ERRORS = [
     ({"mapping": {"batch_size": 100, "batching_window_s": 0.5}},
      r"mapping\.batching_window_s = 0\.5 is not allowed: >= 1 when mapping\.batch_size"),
     ({"handler": {"duration_median_s": 0.2, "duration_p99_s": 0.1}},
-     r"handler\.duration_p99_s = 0\.1 is not allowed: greater than "
-     r"handler\.duration_median_s \(0\.2\)"),
+     (r"handler\.duration_p99_s = 0\.1 is not allowed: greater than "
+     r"handler\.duration_median_s \(0\.2\)")),
     ({"handler": {"duration_median_s": 0.2, "duration_p99_s": 0.2}},
      r"handler\.duration_p99_s = 0\.2 is not allowed: greater than handler\.duration_median_s"),
     ({"workload": {"pattern": "trace"}},
