@@ -298,7 +298,11 @@ class Scenario:
                     raise ScenarioError(path, value, "unknown section")
                 data[head] = value
                 continue
-            if head not in _SECTIONS or "." in rest:
+            if head not in _SECTIONS:
+                raise ScenarioError(
+                    path, value, "a path section.field; unknown section, known: " + ", ".join(_SECTIONS)
+                )
+            if "." in rest:
                 raise ScenarioError(path, value, "a path of the form section.field")
             if data.get(head) is None:
                 data[head] = {}

@@ -135,8 +135,10 @@ def test_with_changes_returns_new_validated_copy():
         s.with_changes({"function.timeout_s": 60})
     with pytest.raises(ScenarioError, match=r"queue\.bogus"):
         s.with_changes({"queue.bogus": 1})
-    with pytest.raises(ScenarioError, match=r"bogus"):
+    with pytest.raises(ScenarioError, match=r"bogus\.field = 1 .*unknown section, known: workload"):
         s.with_changes({"bogus.field": 1})
+    with pytest.raises(ScenarioError, match=r"queue\.a\.b = 1 .*a path of the form section\.field"):
+        s.with_changes({"queue.a.b": 1})
     assert s.to_dict() == before
 
 
