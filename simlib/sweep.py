@@ -6,9 +6,10 @@ their random numbers (arrivals, durations, failures) and differences between poi
 the parameter's doing, not the dice's: paired comparisons. Runs are independent, so
 they are listed first (:func:`plan`) and then executed by one of three executors:
 
-- in this process, one run after another (the default: no start-up cost, which is what
-  a notebook's small sweep wants);
-- a pool of local worker processes (``workers=N``; the command line's default);
+- local worker processes when they pay (the default, ``workers="auto"``: the first run
+  is timed here, and the rest go to every CPU only if they would take more than a few
+  seconds, so a notebook's small sweep pays no start-up), or always (``workers=N``);
+- in this process, one run after another (``workers=1``);
 - a Dask cluster (``client=`` a ``distributed.Client``, or ``scheduler="tcp://..."``).
 
 Whatever the executor, a sweep returns the same rows in the same (plan) order, because
@@ -21,6 +22,9 @@ import itertools
 import math
 import multiprocessing
 import os
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_as_completed
@@ -88,7 +92,7 @@ def cpu_count() -> int:
 
 
 def sweep(base: Scenario, grid: Mapping[str, Sequence], replications: int = 1, seed: int = 0,
-          progress: Progress | None = None, *, workers: int | None = 1,
+          progress: Progress | None = None, *, workers: int | str | None = "auto",
           executor: Executor | None = None, client=None, scheduler: str | None = None,
           chunksize: int | None = None) -> pd.DataFrame:
     """Run ``base`` over ``grid`` (dotted path -> values) with ``replications`` seeds each.
@@ -99,12 +103,16 @@ def sweep(base: Scenario, grid: Mapping[str, Sequence], replications: int = 1, s
 
     Where the runs go:
 
-    - ``workers=1`` (the default): one after another in this process. A notebook's
-      sweep of a few dozen short runs is done before a pool of processes would have
-      started, and a traceback points into the model, not into a worker.
+    - ``workers="auto"`` (the default): local processes when they pay. The first run
+      is timed in this process; if the rest would take more than
+      ``AUTO_POOL_AFTER_S`` seconds here, they go to a pool of every CPU, else they run
+      here too. A notebook's sweep of a few dozen short runs is done before a pool
+      would have started; an architect's sweep of hundreds of long runs uses the cores.
+    - ``workers=1``: one after another in this process (a traceback points into the
+      model, not into a worker).
     - ``workers=N`` (``None``: every CPU this process may use): a local pool of
-      processes, started with ``forkserver`` where the platform has it, else ``spawn``,
-      never plain ``fork`` (a forked Jupyter kernel or a threaded test run can deadlock).
+      processes, started with ``fork`` only where that is safe (Linux, a single-threaded
+      process such as a plain script), else ``forkserver`` or ``spawn``.
       The runs are sent in contiguous batches, about four per worker, so the cost of
       shipping a task stays small next to the simulation.
     - ``executor=``: any ``concurrent.futures.Executor`` you own, e.g. one pool kept
@@ -125,8 +133,9 @@ def sweep(base: Scenario, grid: Mapping[str, Sequence], replications: int = 1, s
 
 
 def execute(base: Scenario, runs: Sequence[tuple[dict, int]], progress: Progress | None = None,
-            *, workers: int | None = 1, executor: Executor | None = None, client=None,
-            scheduler: str | None = None, chunksize: int | None = None) -> list[dict]:
+            *, workers: int | str | None = "auto", executor: Executor | None = None,
+            client=None, scheduler: str | None = None,
+            chunksize: int | None = None) -> list[dict]:
     """The rows of ``runs`` (from :func:`plan`), in their order; see :func:`sweep`."""
     given = [name for name, v in (("executor", executor), ("client", client),
                                   ("scheduler", scheduler)) if v is not None]
@@ -144,39 +153,76 @@ def execute(base: Scenario, runs: Sequence[tuple[dict, int]], progress: Progress
         parallel = getattr(executor, "_max_workers", None) or cpu_count()
         return _gather(executor.submit, futures_as_completed,
                        _batches(base, runs, parallel, chunksize), progress, total)
+    if workers == "auto":
+        return _auto(base, runs, progress, chunksize)
     n = _resolve_workers(workers)
     if n == 1 or total <= 1:
         return _in_process(base, runs, progress)
+    return _on_processes(base, runs, progress, n, chunksize)
+
+
+def _on_processes(base: Scenario, runs: list, progress: Progress | None, n: int,
+                  chunksize: int | None) -> list[dict]:
     batches = _batches(base, runs, n, chunksize)
     with ProcessPoolExecutor(max_workers=min(n, len(batches)),
                              mp_context=_process_context()) as pool:
-        return _gather(pool.submit, futures_as_completed, batches, progress, total)
+        return _gather(pool.submit, futures_as_completed, batches, progress, len(runs))
+
+
+# Work left (estimated from the first run) above which a pool of processes pays for its
+# start: a forkserver pool's first start costs one to three seconds on a small machine.
+AUTO_POOL_AFTER_S = 3.0
+
+
+def _auto(base: Scenario, runs: list, progress: Progress | None,
+          chunksize: int | None) -> list[dict]:
+    """Time the first run here; send the rest to every CPU only if they would take long."""
+    n, total = cpu_count(), len(runs)
+    if n == 1 or total <= 1:
+        return _in_process(base, runs, progress)
+    started = time.perf_counter()
+    first = run_point(base, *runs[0])
+    elapsed = time.perf_counter() - started
+    if progress is not None:
+        progress(1, total)
+    rest = runs[1:]
+    shifted = None if progress is None else (lambda done, _: progress(done + 1, total))
+    if elapsed * len(rest) <= AUTO_POOL_AFTER_S:
+        return [first, *_in_process(base, rest, shifted)]
+    return [first, *_on_processes(base, rest, shifted, n, chunksize)]
 
 
 def _resolve_workers(workers) -> int:
     if workers is None:
         return cpu_count()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ScenarioError("workers", workers, "an integer >= 1, or None for every CPU")
+        raise ScenarioError("workers", workers,
+                            "an integer >= 1, None for every CPU, or 'auto'")
     return workers
 
 
 def _process_context():
-    """forkserver where the platform has it (Linux, macOS), else spawn (Windows).
+    """How to start worker processes: fork when it is safe, else forkserver or spawn.
 
     Plain fork copies the parent mid-flight, locks held by its other threads included:
     a Jupyter kernel (ZeroMQ threads) or a test run with a Dask cluster can leave a
-    forked child waiting forever. A forkserver forks from a clean, single-threaded
-    server process; spawn starts a fresh interpreter.
+    forked child waiting forever. So fork is used only on Linux and only while this
+    process runs a single Python thread (a plain script): then it is safe, and, unlike
+    the other methods, it does not re-run the script in each worker, so a script that
+    calls :func:`sweep` needs no ``if __name__ == "__main__":`` guard.
 
-    The forkserver is asked to preload ``simlib.sweep`` (next to ``__main__``, its
-    default), so a pool's workers start with the model imported: the first pool in a
-    process costs as much as spawn, later ones (a notebook's next sweep) almost nothing.
-    This replaces a preload list set elsewhere, and has no effect once the server runs.
-    The server lives as long as this process: after editing simlib's own code in a
-    running notebook, restart the kernel (as for any imported module).
+    Otherwise a forkserver (forks from a clean, single-threaded server) where the
+    platform has one, else spawn (Windows). The forkserver is asked to preload
+    ``simlib.sweep`` (next to ``__main__``, its default), so a pool's workers start with
+    the model imported: the first pool in a process costs as much as spawn, later ones
+    (a notebook's next sweep) almost nothing. This replaces a preload list set elsewhere,
+    and has no effect once the server runs. The server lives as long as this process:
+    after editing simlib's own code in a running notebook, restart the kernel.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "simlib.sweep"])

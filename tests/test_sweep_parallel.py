@@ -5,12 +5,15 @@ never what is in it or where it goes. Dask is imported directly (not importorski
 is in the ``test`` extra, and a missing install should fail here, not skip quietly.
 """
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
+import simlib.sweep
 from simlib import Scenario, ScenarioError
 from simlib.sweep import cpu_count, sweep
 
@@ -27,7 +30,7 @@ TOTAL = 2 * 2 * REPLICATIONS
 
 @pytest.fixture(scope="module")
 def reference():
-    return sweep(BASE, GRID, REPLICATIONS, seed=3)
+    return sweep(BASE, GRID, REPLICATIONS, seed=3, workers=1)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +62,36 @@ def test_local_processes_give_the_same_frame(reference):
     calls, progress = _recorder()
     got = sweep(BASE, GRID, REPLICATIONS, seed=3, progress=progress, workers=2, chunksize=3)
     pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    _assert_progress(calls)
+
+
+def test_auto_keeps_a_small_sweep_in_this_process(reference, monkeypatch):
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a sweep of a few short runs must not start a pool")
+
+    monkeypatch.setattr(simlib.sweep, "_on_processes", no_pool)
+    monkeypatch.setattr(simlib.sweep, "cpu_count", lambda: 2)
+    calls, progress = _recorder()
+    got = sweep(BASE, GRID, REPLICATIONS, seed=3, progress=progress)  # workers="auto"
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    _assert_progress(calls)
+
+
+def test_auto_sends_a_long_sweep_to_processes(reference, monkeypatch):
+    sent = []
+    real = simlib.sweep._on_processes
+
+    def spy(base, runs, progress, n, chunksize):
+        sent.append((len(runs), n))
+        return real(base, runs, progress, n, chunksize)
+
+    monkeypatch.setattr(simlib.sweep, "_on_processes", spy)
+    monkeypatch.setattr(simlib.sweep, "cpu_count", lambda: 2)
+    monkeypatch.setattr(simlib.sweep, "AUTO_POOL_AFTER_S", 0.0)  # any work left is "long"
+    calls, progress = _recorder()
+    got = sweep(BASE, GRID, REPLICATIONS, seed=3, progress=progress)
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+    assert sent == [(TOTAL - 1, 2)]  # the first run was timed here, the rest went out
     _assert_progress(calls)
 
 
@@ -108,3 +141,22 @@ def test_command_line_sweep_on_the_dask_cluster(cluster, tmp_path, capsys):
     expected = sweep(BASE, GRID, REPLICATIONS, seed=3)
     assert written["executions"].tolist() == expected["executions"].tolist()
     assert written["seed"].tolist() == expected["seed"].tolist()
+
+
+def test_a_plain_script_needs_no_main_guard(tmp_path, reference):
+    """A script that calls sweep() at its top level gets a pool without re-running itself
+    in every worker (fork where it is safe); it writes the same rows as the reference."""
+    script = tmp_path / "study.py"
+    out = tmp_path / "rows.csv"
+    script.write_text(
+        "from simlib import Scenario\n"
+        "from simlib.sweep import sweep\n"
+        f"base = Scenario.from_dict({BASE.to_dict()!r})\n"
+        f"rows = sweep(base, {GRID!r}, {REPLICATIONS}, seed=3, workers=2)\n"
+        f"rows.to_csv({str(out)!r}, index=False)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    got = pd.read_csv(out)
+    pd.testing.assert_frame_equal(got, reference.reset_index(drop=True), check_dtype=False)
