@@ -240,9 +240,9 @@ def write_result(result, name: str, seed: int, out_dir: Path, fmt: str) -> Path:
 
 
 def _kpi_kind(key: str) -> str:
-    from simlib.plotting import KPI_LABELS
+    from simlib.plotting import kpi_kind
 
-    kind = KPI_LABELS.get(key, ("", "number"))[1]
+    kind = kpi_kind(key)
     return "number" if kind == "count" else kind  # a mean of counts keeps its decimals
 
 

@@ -55,57 +55,38 @@ class DatabaseModel:
 
     def query(self, t: float) -> tuple[float, bool]:
         """Run one query issued at ``t``; return (end time, succeeded)."""
-        q = self.cfg.query_s
-        if q <= 0.0:
-            return t, True
-        slots, per_slot = self._slots, self._per_slot
-        k = int(t / q)
-        used = slots.get(k, 0)
-        while used >= per_slot:
-            k += 1
-            used = slots.get(k, 0)
-        start = max(t, k * q)
-        if self.cfg.proxy:
-            if start - t > self.cfg.proxy_borrow_timeout_s:
-                self.borrow_timeouts += 1
-                return t + self.cfg.proxy_borrow_timeout_s, False
-            if used + 1 > self.connections:  # the proxy opens another pooled connection
-                self.connections = used + 1
-                self.max_used = max(self.max_used, self.connections)
-        slots[k] = used + 1
-        self._bookings += 1
-        if self._bookings % 50_000 == 0:
-            self._forget_before(int((t - 3_600.0) / q))
-        return start + q, True
+        return self.queries(t, 1)
 
     def queries(self, t: float, n: int) -> tuple[float, bool]:
         """Run ``n`` queries one after another from ``t``: (end time, all succeeded).
 
-        The same bookings as ``n`` calls of :meth:`query` (a record's queries are
-        sequential), in one call: this is the model's innermost loop. A failed query
-        (a proxy borrow timeout) ends the sequence.
+        A record's queries are sequential, so they are booked in one call (this is the
+        model's innermost loop). A failed query (a proxy borrow timeout) ends the sequence.
         """
         q = self.cfg.query_s
-        if self.cfg.proxy or q <= 0.0:
-            ok = True
-            for _ in range(n):
-                t, ok = self.query(t)
-                if not ok:
-                    break
-            return t, ok
+        if q <= 0.0:
+            return t, True
         slots, per_slot = self._slots, self._per_slot
+        proxy, borrow_s = self.cfg.proxy, self.cfg.proxy_borrow_timeout_s
         for _ in range(n):
             k = int(t / q)
             used = slots.get(k, 0)
             while used >= per_slot:
                 k += 1
                 used = slots.get(k, 0)
-            slot_start = k * q
+            start = max(t, k * q)
+            if proxy:
+                if start - t > borrow_s:
+                    self.borrow_timeouts += 1
+                    return t + borrow_s, False
+                if used + 1 > self.connections:  # the proxy opens another pooled connection
+                    self.connections = used + 1
+                    self.max_used = max(self.max_used, self.connections)
             slots[k] = used + 1
             self._bookings += 1
             if self._bookings % 50_000 == 0:
                 self._forget_before(int((t - 3_600.0) / q))
-            t = max(t, slot_start) + q
+            t = start + q
         return t, True
 
     def _forget_before(self, k: int) -> None:

@@ -304,12 +304,17 @@ def format_value(value, kind: str = "number") -> str:
     return f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
 
 
+def kpi_kind(key: str) -> str:
+    """How a KPI's values are formatted (a kind of :func:`format_value`): from
+    ``KPI_LABELS``, else guessed from the key's name."""
+    return KPI_LABELS[key][1] if key in KPI_LABELS else _kind_of(key)
+
+
 def _kpi_row(key: str) -> tuple[str, str]:
     if key in KPI_LABELS:
         return KPI_LABELS[key]
-    kind = _kind_of(key)
     label = label_for(key)
-    return label[0].upper() + label[1:], kind
+    return label[0].upper() + label[1:], kpi_kind(key)
 
 
 # -- tables -----------------------------------------------------------------------------
