@@ -33,6 +33,10 @@ class DatabaseModel:
         self._per_slot = min(config.workers, self.pool_size) if config.proxy else config.workers
         self._slots: dict[int, int] = {}  # slot index -> queries booked in it
         self._bookings = 0
+        # read on every query, so kept here rather than looked up through cfg
+        self._query_s = config.query_s
+        self._proxy = config.proxy
+        self._borrow_s = config.proxy_borrow_timeout_s
 
     @property
     def per_invocation(self) -> bool:
@@ -63,30 +67,35 @@ class DatabaseModel:
         A record's queries are sequential, so they are booked in one call (this is the
         model's innermost loop). A failed query (a proxy borrow timeout) ends the sequence.
         """
-        q = self.cfg.query_s
+        q = self._query_s
         if q <= 0.0:
             return t, True
         slots, per_slot = self._slots, self._per_slot
-        proxy, borrow_s = self.cfg.proxy, self.cfg.proxy_borrow_timeout_s
+        proxy = self._proxy
+        booked = self._bookings
         for _ in range(n):
             k = int(t / q)
             used = slots.get(k, 0)
             while used >= per_slot:
                 k += 1
                 used = slots.get(k, 0)
-            start = max(t, k * q)
+            start = k * q
+            if start < t:  # noqa: PLR1730 (innermost loop: a comparison is cheaper than max())
+                start = t
             if proxy:
-                if start - t > borrow_s:
+                if start - t > self._borrow_s:
                     self.borrow_timeouts += 1
-                    return t + borrow_s, False
+                    self._bookings = booked
+                    return t + self._borrow_s, False
                 if used + 1 > self.connections:  # the proxy opens another pooled connection
                     self.connections = used + 1
                     self.max_used = max(self.max_used, self.connections)
             slots[k] = used + 1
-            self._bookings += 1
-            if self._bookings % 50_000 == 0:
+            booked += 1
+            if booked % 50_000 == 0:
                 self._forget_before(int((t - 3_600.0) / q))
             t = start + q
+        self._bookings = booked
         return t, True
 
     def _forget_before(self, k: int) -> None:

@@ -65,6 +65,18 @@ class MessageTable:
         if self.settled == self.n and self.on_all_settled is not None:
             self.on_all_settled()
 
+    def settle_many(self, ms: list[int], state: int, now: float) -> None:
+        """:meth:`settle` for several messages at once (a delete batch)."""
+        if not ms:
+            return
+        states, finished = self.state, self.finished_s
+        for m in ms:
+            states[m] = state
+            finished[m] = now
+        self.settled += len(ms)
+        if self.settled == self.n and self.on_all_settled is not None:
+            self.on_all_settled()
+
     def outcome_names(self) -> np.ndarray:
         """Final outcome per message; unsettled ones are in_queue or in_flight."""
         names = np.empty(self.n, dtype=object)

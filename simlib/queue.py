@@ -1,10 +1,12 @@
 """The SQS standard queue: visibility timeout, receive counts, redrive to a DLQ, retention.
 
 Messages are not SimPy objects. Arrivals are a sorted array read through a pointer;
-received messages sit in one heap of visibility deadlines. A deadline that passes while
-the message is still undeleted makes it visible again; a heap entry whose message was
-deleted or received again since is stale and skipped (its token is the receive count at
-the time of the receive, the model's receipt handle).
+received messages wait for their visibility deadline in one FIFO of receives: the
+timeout is the same for every receive and the clock only moves forward, so deadlines
+come in time order and need no heap, and the messages of one receive share one entry.
+A deadline that passes while the message is still undeleted makes it visible again; a
+message deleted or received again since is stale and skipped (its token is the receive
+count at the time of the receive, the model's receipt handle).
 
 Idle consumers register as waiters; the queue schedules the longest-waiting one to wake
 at the moment the next message becomes visible, so long polling costs one event per
@@ -14,7 +16,6 @@ wake rather than a timer per poller.
 from __future__ import annotations
 
 import bisect
-import heapq
 import math
 from collections import deque
 
@@ -34,7 +35,8 @@ class SqsQueue:
         self.visibility_s = config.visibility_timeout_s
         self.max_receives = config.max_receive_count
         self._next_arrival = 0  # arrivals before this index have been taken or examined
-        self._deadlines: list[tuple[float, int, int]] = []  # (visible again at, msg, token)
+        # (visible again at, [(msg, token), ...] sorted), one entry per receive, in time order
+        self._deadlines: deque[tuple[float, list[tuple[int, int]]]] = deque()
         self._returned: deque[tuple[float, int]] = deque()  # (visible since, msg), oldest first
         self.visible_returned = 0
         self.in_flight = 0
@@ -65,17 +67,14 @@ class SqsQueue:
         msgs = self.msgs
         i = self._next_arrival
         t = msgs.sent_s[i] if i < msgs.n else math.inf
-        heap = self._deadlines
-        if heap:
-            state, rc = msgs.state, msgs.receive_count
-            _, m, token = top = heap[0]
-            while state[m] != IN_FLIGHT or rc[m] != token:
-                heapq.heappop(heap)  # deleted or received again since: stale
-                if not heap:
-                    return t
-                _, m, token = top = heap[0]
-            if top[0] < t:
-                return top[0]
+        pending = self._deadlines
+        state, rc = msgs.state, msgs.receive_count
+        while pending:
+            due, group = pending[0]
+            for m, token in group:
+                if state[m] == IN_FLIGHT and rc[m] == token:
+                    return min(t, due)
+            pending.popleft()  # every message deleted or received again since: stale
         return t
 
     def time_visible(self, count: int) -> float:
@@ -91,22 +90,29 @@ class SqsQueue:
             return now
         k = self._next_arrival + count - have - 1
         t = self.msgs.sent_s[k] if k < self.msgs.n else math.inf
-        heap = self._deadlines
-        if heap:
-            t = min(t, max(heap[0][0], now))
+        pending = self._deadlines
+        if pending:
+            t = min(t, max(pending[0][0], now))
         return t
 
     # -- visibility -----------------------------------------------------------------
     def _release_deadlines(self, now: float) -> None:
         """Make messages whose visibility timeout passed visible again."""
-        heap, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
-        while heap and heap[0][0] <= now:
-            t, m, token = heapq.heappop(heap)
-            if state[m] == IN_FLIGHT and rc[m] == token:
-                state[m] = QUEUED
-                self.in_flight -= 1
-                self.visible_returned += 1
-                self._returned.append((t, m))
+        pending, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
+        while pending and pending[0][0] <= now:
+            t, group = pending.popleft()
+            if pending and pending[0][0] == t:
+                # receives at the same instant: return their messages in id order
+                group = list(group)
+                while pending and pending[0][0] == t:
+                    group.extend(pending.popleft()[1])
+                group.sort()
+            for m, token in group:
+                if state[m] == IN_FLIGHT and rc[m] == token:
+                    state[m] = QUEUED
+                    self.in_flight -= 1
+                    self.visible_returned += 1
+                    self._returned.append((t, m))
 
     def receive(self, max_messages: int, payload_kb: float, count_empty: bool = True) -> list[int]:
         """One ReceiveMessage call (billed): up to ``max_messages`` (at most 10) ids.
@@ -122,11 +128,11 @@ class SqsQueue:
         if rearm:
             self._armed_at = math.inf  # the armed waiter's moment has come
             self._claimed = 0
-        msgs, heap, i = self.msgs, self._deadlines, self._next_arrival
+        msgs, pending, i = self.msgs, self._deadlines, self._next_arrival
         if (
             not self.visible_returned
             and (i >= msgs.n or msgs.sent_s[i] > now)
-            and (not heap or heap[0][0] > now)
+            and (not pending or pending[0][0] > now)
         ):  # nothing visible: the common answer of an idle consumer's first call
             if count_empty:
                 self.receive_calls += 1
@@ -136,12 +142,28 @@ class SqsQueue:
             return []
         self._release_deadlines(now)
         out: list[int] = []
+        group: list[tuple[int, int]] = []
         limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
         expires, rc, state, sent = msgs.expires_s, msgs.receive_count, msgs.state, msgs.sent_s
         n, returned = msgs.n, self._returned
         max_receives = self.max_receives
         deadline = now + self.visibility_s
         taken = 0
+        if not self.visible_returned and i < n and expires[i] > now:
+            # Only arrivals are visible (the common case): take the oldest in one go. None
+            # was received before, so none is due for the DLQ, and none has expired since
+            # the oldest has not (expiry times follow send times).
+            j = min(n, i + limit)
+            if sent[j - 1] > now:
+                j = bisect.bisect_right(sent, now, i, j)
+            if j > i:
+                taken = j - i
+                out = list(range(i, j))
+                group = [(m, 1) for m in out]
+                rc[i:j] = [1] * taken
+                msgs.first_received_s[i:j] = [now] * taken
+                state[i:j] = [IN_FLIGHT] * taken
+                i = j
         while taken < limit:
             # the message visible longest: a returned one or the next arrival
             # (stale entries of returned messages deleted since are dropped here)
@@ -169,11 +191,14 @@ class SqsQueue:
             if count == 1:
                 msgs.first_received_s[m] = now
             state[m] = IN_FLIGHT
-            heapq.heappush(heap, (deadline, m, count))
+            group.append((m, count))
             out.append(m)
             taken += 1
         self._next_arrival = i
         if out:
+            if len(group) > 1:
+                group.sort()
+            pending.append((deadline, group))
             self.in_flight += len(out)
             self.receive_calls += 1
             kb = len(out) * payload_kb
@@ -208,25 +233,22 @@ class SqsQueue:
         self._release_deadlines(now)
         msgs = self.msgs
         self.delete_calls += math.ceil(len(receipts) / limits.DELETE_BATCH_MAX)
-        deleted = 0
+        states, rc, expires = msgs.state, msgs.receive_count, msgs.expires_s
+        done: list[int] = []
         for m, token in receipts:
-            state = msgs.state[m]
-            if state not in (IN_FLIGHT, QUEUED) or msgs.receive_count[m] != token:
+            state = states[m]
+            if rc[m] != token or (state != IN_FLIGHT and state != QUEUED):
                 continue
-            if now >= msgs.expires_s[m]:
-                self._forget(m, state)
-                msgs.settle(m, EXPIRED, msgs.expires_s[m])
+            if state == IN_FLIGHT:
+                self.in_flight -= 1
+            else:  # visible again, still in the returned deque (dropped lazily)
+                self.visible_returned -= 1
+            if now >= expires[m]:
+                msgs.settle(m, EXPIRED, expires[m])
                 continue
-            self._forget(m, state)
-            msgs.settle(m, DELETED, now)
-            deleted += 1
-        return deleted
-
-    def _forget(self, m: int, state: int) -> None:
-        if state == IN_FLIGHT:
-            self.in_flight -= 1
-        else:  # visible again, still in the returned deque (dropped lazily)
-            self.visible_returned -= 1
+            done.append(m)
+        msgs.settle_many(done, DELETED, now)
+        return len(done)
 
     # -- waiting consumers -----------------------------------------------------------
     def wait(self) -> simpy.Event:
