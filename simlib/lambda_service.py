@@ -63,8 +63,6 @@ class LambdaFunction:
         self._next_id = 0
         self._idle: list[tuple[int, ExecutionEnvironment]] = []  # heap on -id: newest first
         self._provisioned_idle: list[ExecutionEnvironment] = []
-        # no idle environment can have outlived its lifetime before this time
-        self._sweep_after = float("inf")
         for _ in range(fn.provisioned_concurrency):
             self._provisioned_idle.append(self._create(provisioned=True))
         self._tokens = float(limits.SCALING_BURST)
@@ -146,36 +144,23 @@ class LambdaFunction:
             return
         e.idle_since = now
         heapq.heappush(self._idle, (-e.id, e))
-        due = self._expires_at(e)
-        self._sweep_after = min(self._sweep_after, due)
 
     def _drop_connection(self, e: ExecutionEnvironment) -> bool:
         if e.connected and self.database is not None:
             self.database.disconnect()
         return False
 
-    def _expires_at(self, e: ExecutionEnvironment) -> float:
-        """A time a little before ``e`` could be reclaimed (the margin covers rounding)."""
-        return min(e.idle_since + self.cfg.idle_lifetime_s, e.created_s + self.cfg.max_lifetime_s) - 1e-6
-
     def sweep(self) -> None:
-        """Reclaim idle environments past their lifetime (called by the monitor).
-
-        The monitor calls this every step; the scan is skipped until the earliest moment
-        an idle environment could have expired, which keeps quiet steps cheap.
-        """
+        """Reclaim idle environments past their lifetime (called by the monitor)."""
         now = self.env.now
-        if not self._idle or now < self._sweep_after:
+        if not self._idle:
             return
         keep = []
-        due = float("inf")
         for item in self._idle:
             if self._expired(item[1], now):
                 self._destroy(item[1])
             else:
                 keep.append(item)
-                due = min(due, self._expires_at(item[1]))
-        self._sweep_after = due
         if len(keep) != len(self._idle):
             heapq.heapify(keep)
             self._idle = keep

@@ -1,10 +1,9 @@
 """The SQS standard queue: visibility timeout, receive counts, redrive to a DLQ, retention.
 
 Messages are not SimPy objects. Arrivals are a sorted array read through a pointer;
-received messages wait for their visibility deadline in one FIFO of receives: the
-timeout is the same for every receive and the clock only moves forward, so deadlines
-come in time order and need no heap, and the messages of one receive share one entry.
-A deadline that passes while the message is still undeleted makes it visible again; a
+received messages wait for their visibility deadline in one FIFO: the timeout is the
+same for every receive and the clock only moves forward, so deadlines come in time
+order and need no heap. A deadline that passes while the message is still undeleted makes it visible again; a
 message deleted or received again since is stale and skipped (its token is the receive
 count at the time of the receive, the model's receipt handle).
 
@@ -35,8 +34,8 @@ class SqsQueue:
         self.visibility_s = config.visibility_timeout_s
         self.max_receives = config.max_receive_count
         self._next_arrival = 0  # arrivals before this index have been taken or examined
-        # (visible again at, [(msg, token), ...] sorted), one entry per receive, in time order
-        self._deadlines: deque[tuple[float, list[tuple[int, int]]]] = deque()
+        # (visible again at, msg, token) in time order
+        self._deadlines: deque[tuple[float, int, int]] = deque()
         self._returned: deque[tuple[float, int]] = deque()  # (visible since, msg), oldest first
         self.visible_returned = 0
         self.in_flight = 0
@@ -70,11 +69,10 @@ class SqsQueue:
         pending = self._deadlines
         state, rc = msgs.state, msgs.receive_count
         while pending:
-            due, group = pending[0]
-            for m, token in group:
-                if state[m] == IN_FLIGHT and rc[m] == token:
-                    return min(t, due)
-            pending.popleft()  # every message deleted or received again since: stale
+            due, m, token = pending[0]
+            if state[m] == IN_FLIGHT and rc[m] == token:
+                return min(t, due)
+            pending.popleft()  # deleted or received again since: stale
         return t
 
     def time_visible(self, count: int) -> float:
@@ -100,14 +98,17 @@ class SqsQueue:
         """Make messages whose visibility timeout passed visible again."""
         pending, state, rc = self._deadlines, self.msgs.state, self.msgs.receive_count
         while pending and pending[0][0] <= now:
-            t, group = pending.popleft()
+            entry = pending.popleft()
+            t = entry[0]
             if pending and pending[0][0] == t:
-                # receives at the same instant: return their messages in id order
-                group = list(group)
+                # received at the same instant: they return in id order
+                run = [entry]
                 while pending and pending[0][0] == t:
-                    group.extend(pending.popleft()[1])
-                group.sort()
-            for m, token in group:
+                    run.append(pending.popleft())
+                run.sort()
+            else:
+                run = (entry,)
+            for _, m, token in run:
                 if state[m] == IN_FLIGHT and rc[m] == token:
                     state[m] = QUEUED
                     self.in_flight -= 1
@@ -140,30 +141,16 @@ class SqsQueue:
             if rearm:
                 self._arm()
             return []
-        self._release_deadlines(now)
+        if pending and pending[0][0] <= now:
+            self._release_deadlines(now)
         out: list[int] = []
-        group: list[tuple[int, int]] = []
         limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
         expires, rc, state, sent = msgs.expires_s, msgs.receive_count, msgs.state, msgs.sent_s
         n, returned = msgs.n, self._returned
         max_receives = self.max_receives
         deadline = now + self.visibility_s
         taken = 0
-        if not self.visible_returned and i < n and expires[i] > now:
-            # Only arrivals are visible (the common case): take the oldest in one go. None
-            # was received before, so none is due for the DLQ, and none has expired since
-            # the oldest has not (expiry times follow send times).
-            j = min(n, i + limit)
-            if sent[j - 1] > now:
-                j = bisect.bisect_right(sent, now, i, j)
-            if j > i:
-                taken = j - i
-                out = list(range(i, j))
-                group = [(m, 1) for m in out]
-                rc[i:j] = [1] * taken
-                msgs.first_received_s[i:j] = [now] * taken
-                state[i:j] = [IN_FLIGHT] * taken
-                i = j
+        first_received = msgs.first_received_s
         while taken < limit:
             # the message visible longest: a returned one or the next arrival
             # (stale entries of returned messages deleted since are dropped here)
@@ -173,11 +160,29 @@ class SqsQueue:
             if returned and (not arrival_ok or returned[0][0] <= sent[i]):
                 self.visible_returned -= 1
                 m = returned.popleft()[1]
-            elif arrival_ok:
+            elif not arrival_ok:
+                break
+            elif taken + 1 < limit and i + 1 < n and sent[i + 1] <= now and expires[i] > now:
+                # A run of two or more arrivals older than any returned message, taken
+                # in one go (batches under load): none was received before, so none is
+                # due for the DLQ, and none has expired, since the oldest has not.
+                j = min(n, i + limit - taken)
+                if sent[j - 1] > now:
+                    j = bisect.bisect_right(sent, now, i, j)
+                if returned:
+                    j = bisect.bisect_left(sent, returned[0][0], i, j)
+                k = j - i
+                out.extend(range(i, j))
+                pending.extend([(deadline, m, 1) for m in range(i, j)])
+                rc[i:j] = [1] * k
+                first_received[i:j] = [now] * k
+                state[i:j] = [IN_FLIGHT] * k
+                taken += k
+                i = j
+                continue
+            else:
                 m = i
                 i += 1
-            else:
-                break
             if now >= expires[m]:
                 msgs.settle(m, EXPIRED, expires[m])
                 continue
@@ -189,16 +194,13 @@ class SqsQueue:
             count += 1
             rc[m] = count
             if count == 1:
-                msgs.first_received_s[m] = now
+                first_received[m] = now
             state[m] = IN_FLIGHT
-            group.append((m, count))
+            pending.append((deadline, m, count))
             out.append(m)
             taken += 1
         self._next_arrival = i
         if out:
-            if len(group) > 1:
-                group.sort()
-            pending.append((deadline, group))
             self.in_flight += len(out)
             self.receive_calls += 1
             kb = len(out) * payload_kb
