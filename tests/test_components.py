@@ -78,6 +78,32 @@ def test_a_visible_again_message_is_deleted_by_its_latest_receipt():
     assert q.visible(env.now) == 0 and q.receive(1, 1.0) == []
 
 
+def test_receive_serves_messages_in_the_order_they_became_visible():
+    # 0 and 1 return at 6.0 (received at 1.0, visibility 5); 2 was sent at 5.0 and 3 at
+    # 6.0, so at 6.5 the order is 2, then the returned pair (a tie at 6.0 goes to the
+    # returned messages), then 3; 4 is not sent yet
+    env, _msgs, q = make_queue([0.0, 0.0, 5.0, 6.0, 7.0, 12.0], visibility=5.0)
+    advance(env, 1.0)
+    assert q.receive(2, 1.0) == [0, 1]
+    advance(env, 6.5)
+    assert q.receive(10, 1.0) == [2, 0, 1, 3]
+    advance(env, 7.5)
+    assert q.receive(10, 1.0) == [4]
+
+
+def test_messages_received_at_the_same_instant_return_in_id_order():
+    # at 10 message 1 (visible since 5) is served before message 0 (visible since 10);
+    # both come back at 15 and are then served by id, whatever order they were taken in
+    env, _msgs, q = make_queue([0.0, 0.0], visibility=5.0)
+    assert q.receive(2, 1.0) == [0, 1]
+    advance(env, 5.0)
+    assert q.receive(1, 1.0) == [0]
+    advance(env, 10.0)
+    assert q.receive(2, 1.0) == [1, 0]
+    advance(env, 15.0)
+    assert q.receive(2, 1.0) == [0, 1]
+
+
 def test_retention_expires_queued_and_in_flight_messages():
     env, msgs, q = make_queue([0.0, 0.0], visibility=100.0, retention=60.0)
     [a] = q.receive(1, 1.0)
