@@ -27,7 +27,7 @@ from simlib.streams import ChunkedStream, Streams
 class ExecutionEnvironment:
     """One micro-VM with the function's runtime loaded."""
 
-    __slots__ = ("connected", "created_s", "id", "idle_since", "init_s", "provisioned")
+    __slots__ = ("connected", "created_s", "id", "idle_since", "init_s", "provisioned", "retire_s")
 
     def __init__(self, env_id: int, created_s: float, provisioned: bool, init_s: float):
         self.id = env_id
@@ -36,6 +36,7 @@ class ExecutionEnvironment:
         self.init_s = init_s  # INIT duration this environment needs (0 when provisioned)
         self.idle_since = created_s
         self.connected = False  # holds a database connection
+        self.retire_s = float("inf")  # reclaimed at its maximum lifetime (set by the function)
 
 
 class LambdaFunction:
@@ -63,6 +64,10 @@ class LambdaFunction:
         self._next_id = 0
         self._idle: list[tuple[int, ExecutionEnvironment]] = []  # heap on -id: newest first
         self._provisioned_idle: list[ExecutionEnvironment] = []
+        self._idle_lifetime_s = fn.idle_lifetime_s
+        # No idle environment can be due for reclaiming before this time (less a margin
+        # for rounding), so the monitor's sweep can skip quiet steps.
+        self._sweep_after = float("inf")
         for _ in range(fn.provisioned_concurrency):
             self._provisioned_idle.append(self._create(provisioned=True))
         self._tokens = float(limits.SCALING_BURST)
@@ -78,7 +83,9 @@ class LambdaFunction:
         self._next_id += 1
         self.live += 1
         init = 0.0 if provisioned else self._init_draws[i]
-        return ExecutionEnvironment(i, self.env.now, provisioned, init)
+        e = ExecutionEnvironment(i, self.env.now, provisioned, init)
+        e.retire_s = e.created_s + self.cfg.max_lifetime_s
+        return e
 
     def _expired(self, e: ExecutionEnvironment, now: float) -> bool:
         return (
@@ -144,6 +151,12 @@ class LambdaFunction:
             return
         e.idle_since = now
         heapq.heappush(self._idle, (-e.id, e))
+        # when this one could be reclaimed, for the sweep (comparisons: cheaper than min())
+        due = now + self._idle_lifetime_s
+        if e.retire_s < due:  # noqa: PLR1730
+            due = e.retire_s
+        if due - 1e-6 < self._sweep_after:  # noqa: PLR1730
+            self._sweep_after = due - 1e-6
 
     def _drop_connection(self, e: ExecutionEnvironment) -> bool:
         if e.connected and self.database is not None:
@@ -151,16 +164,24 @@ class LambdaFunction:
         return False
 
     def sweep(self) -> None:
-        """Reclaim idle environments past their lifetime (called by the monitor)."""
+        """Reclaim idle environments past their lifetime (called by the monitor).
+
+        Nothing is scanned before the earliest moment an idle environment could be due,
+        which keeps the monitor's frequent calls cheap when many environments are idle.
+        """
         now = self.env.now
-        if not self._idle:
+        if not self._idle or now < self._sweep_after:
             return
         keep = []
+        due = float("inf")
         for item in self._idle:
-            if self._expired(item[1], now):
-                self._destroy(item[1])
+            e = item[1]
+            if self._expired(e, now):
+                self._destroy(e)
             else:
                 keep.append(item)
+                due = min(due, e.idle_since + self._idle_lifetime_s, e.retire_s)
+        self._sweep_after = due - 1e-6
         if len(keep) != len(self._idle):
             heapq.heapify(keep)
             self._idle = keep

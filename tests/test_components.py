@@ -161,6 +161,21 @@ def test_idle_environment_is_reclaimed_after_its_idle_lifetime():
     assert fn.acquire() is not e and fn.cold_starts == 2
 
 
+def test_the_monitor_sweep_reclaims_at_the_idle_or_the_maximum_lifetime():
+    env, fn = make_function(idle_lifetime_s=60, max_lifetime_s=100)
+    b = fn.acquire()  # created at 0
+    env.run(until=20)
+    a = fn.acquire()  # created at 20
+    env.run(until=45)
+    fn.release(a, reset=False)  # its idle lifetime ends at 105
+    env.run(until=50)
+    fn.release(b, reset=False)  # idle until 110, but its maximum lifetime ends at 100
+    for t, live in ((99.9, 2), (100, 1), (104.9, 1), (105, 0)):
+        env.run(until=t)
+        fn.sweep()
+        assert fn.live == live, t
+
+
 def test_timeout_resets_the_environment():
     _env, fn = make_function()
     e = fn.acquire()
