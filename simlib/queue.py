@@ -83,11 +83,13 @@ class SqsQueue:
         """
         now = self.env.now
         have = self.visible_returned
-        arrived = self._arrived(now)
-        if have + arrived - self._next_arrival >= count:
+        if have >= count:
             return now
+        # the arrival that would make ``count``: visible already, or when it is sent
         k = self._next_arrival + count - have - 1
         t = self.msgs.sent_s[k] if k < self.msgs.n else math.inf
+        if t <= now:
+            return now
         pending = self._deadlines
         if pending:
             t = min(t, max(pending[0][0], now))
