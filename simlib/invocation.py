@@ -138,7 +138,7 @@ class Executor:
                 end = deadline
             else:
                 end = t
-            exec_log.append((m, start, end, ok, ok and side_effect))
+            exec_log.extend((m, start, end, ok, ok and side_effect))  # EXECUTION_FIELDS
             if claimed:
                 store.record(m, start, end, ok, deadline if timed_out else end)
             if ok:

@@ -6,6 +6,8 @@ module builds each DataFrame in one call when (and only when) it is asked for.
 
 from __future__ import annotations
 
+import numpy as np
+
 # As appended during the run; billed_ms is derived from end_s - start_s at the end.
 INVOCATION_RECORD = (
     "function", "environment_id", "start_s", "end_s", "cold", "init_s",
@@ -29,11 +31,34 @@ def sample_step(horizon_s: float) -> int:
     return STEPS_S[-1]
 
 
+# One execution of one record, stored flat: EXECUTION_FIELDS values after one another.
+EXECUTION_FIELDS = ("message", "start_s", "end_s", "ok", "side_effect")
+
+
 class Records:
-    """Invocation rows, execution intervals and timeseries samples of one run."""
+    """Invocation rows, execution intervals and timeseries samples of one run.
+
+    Executions are the most numerous record (one per message and attempt), so they go
+    into one flat list rather than a tuple each: a million small tuples would outlive
+    the run and cost memory and a long garbage-collector scan once the run is over.
+    """
 
     def __init__(self):
         self.invocations: list[tuple] = []  # one invoke attempt each, as INVOCATION_RECORD
-        # (message, start, end, ok, side effect made)
-        self.executions: list[tuple[int, float, float, bool, bool]] = []
+        self.executions: list = []  # flat: EXECUTION_FIELDS of each execution in turn
         self.samples: list[tuple] = []
+
+    @property
+    def execution_count(self) -> int:
+        return len(self.executions) // len(EXECUTION_FIELDS)
+
+    def execution_columns(self) -> tuple[np.ndarray, ...]:
+        """The executions as arrays: message, start_s, end_s, ok, side_effect."""
+        ex, k = self.executions, len(EXECUTION_FIELDS)
+        return (
+            np.asarray(ex[0::k], dtype=np.int64),
+            np.asarray(ex[1::k], dtype=float),
+            np.asarray(ex[2::k], dtype=float),
+            np.asarray(ex[3::k], dtype=bool),
+            np.asarray(ex[4::k], dtype=bool),
+        )

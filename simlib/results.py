@@ -14,7 +14,7 @@ import pandas as pd
 
 from simlib.messages import DELETED, DLQ, EXPIRED, FAILED, IN_FLIGHT, QUEUED
 from simlib.pricing import Usage, billed_ms, cost_table, sqs_request_units
-from simlib.records import INVOCATION_RECORD, TIMESERIES_COLUMNS, sample_step
+from simlib.records import EXECUTION_FIELDS, INVOCATION_RECORD, TIMESERIES_COLUMNS, sample_step
 
 INVOCATION_COLUMNS = (
     "function", "environment_id", "start_s", "end_s", "cold", "init_s", "billed_ms",
@@ -37,23 +37,30 @@ def duplicate_flags(message, start, end, ok) -> np.ndarray:
     """Which executions are duplicates (design.md): as one starts, its message has
     already been processed successfully, or another execution of it is still running.
 
-    Executions are sorted by message and start; within a message, an execution is a
-    duplicate when an earlier-starting one succeeded or ends after it starts.
+    Only messages executed more than once can have a duplicate, and they are usually
+    few, so just their executions are sorted by message and start; within a message,
+    an execution is a duplicate when an earlier-starting one succeeded or ends after it
+    starts. Message ids are the model's (non-negative, below the number of messages).
     """
     message = np.asarray(message)
     n = len(message)
+    dup = np.zeros(n, dtype=bool)
     if n == 0:
-        return np.zeros(0, dtype=bool)
-    start, end, ok = np.asarray(start), np.asarray(end), np.asarray(ok, dtype=bool)
+        return dup
+    repeated = np.flatnonzero(np.bincount(message)[message] > 1)
+    if len(repeated) == 0:
+        return dup
+    start, end = np.asarray(start)[repeated], np.asarray(end)[repeated]
+    ok = np.asarray(ok, dtype=bool)[repeated]
+    message = message[repeated]
     order = np.lexsort((start, message))
     m, s, e, k = message[order], start[order], end[order], ok[order]
-    first = np.ones(n, dtype=bool)
+    first = np.ones(len(m), dtype=bool)
     first[1:] = m[1:] != m[:-1]
     group = np.cumsum(first)
     prev_end = pd.Series(e).groupby(group).cummax().shift(1).to_numpy()
     succ_before = pd.Series(k.astype(np.int64)).groupby(group).cumsum().to_numpy() - k
-    dup = np.zeros(n, dtype=bool)
-    dup[order] = ~first & ((prev_end > s) | (succ_before > 0))
+    dup[repeated[order]] = ~first & ((prev_end > s) | (succ_before > 0))
     return dup
 
 
@@ -84,13 +91,15 @@ class Result:
         """
         ex = self._records.executions
         end_s = self.end_s
-        if not ex or max(r[2] for r in ex) <= end_s:
+        k = len(EXECUTION_FIELDS)
+        if not ex or max(ex[2::k]) <= end_s:
             return
         msgs = self._msgs
         kept = []
-        for m, start, end, ok, effect in ex:
+        for i in range(0, len(ex), k):
+            m, start, end, ok, effect = ex[i:i + k]
             if end <= end_s:
-                kept.append((m, start, end, ok, effect))
+                kept.extend((m, start, end, ok, effect))
                 continue
             if ok:
                 msgs.successful[m] -= 1
@@ -99,7 +108,7 @@ class Result:
             if start >= end_s:
                 msgs.executions[m] -= 1
             else:
-                kept.append((m, start, end, False, False))
+                kept.extend((m, start, end, False, False))
         self._records.executions = kept
 
     def _settle_expiry(self) -> None:
@@ -226,11 +235,8 @@ class Result:
 
     @cached_property
     def duplicates(self) -> np.ndarray:
-        ex = self._records.executions
-        if not ex:
-            return np.zeros(0, dtype=bool)
-        table = np.array(ex, dtype=float)[:, :4]
-        return duplicate_flags(table[:, 0].astype(np.int64), table[:, 1], table[:, 2], table[:, 3] > 0)
+        message, start, end, ok, _ = self._records.execution_columns()
+        return duplicate_flags(message, start, end, ok)
 
     @cached_property
     def summary(self) -> dict:
@@ -255,7 +261,7 @@ class Result:
             "messages_dlq": int((state == DLQ).sum()),
             "messages_expired": int((state == EXPIRED).sum()),
             "messages_unfinished": int(((state == QUEUED) | (state == IN_FLIGHT)).sum()),
-            "executions": len(self._records.executions),
+            "executions": self._records.execution_count,
             "duplicate_executions": int(self.duplicates.sum()),
             "duplicate_side_effects": int(np.maximum(msgs.side_effects - 1, 0).sum()),
             "invocations": invocations,

@@ -257,3 +257,21 @@ def test_duplicate_definition():
     ]
     m, s, e, ok = (np.array(c) for c in zip(*rows))
     assert duplicate_flags(m, s, e, ok).tolist() == [False, False, True, False, True, False]
+
+
+def test_duplicate_flags_agree_with_the_definition_applied_one_by_one():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        message = rng.integers(0, 15, n)
+        start = rng.integers(0, 20, n).astype(float)  # whole seconds: ties happen
+        end = start + rng.integers(0, 6, n)
+        ok = rng.random(n) < 0.5
+        expected = []
+        for i in range(n):
+            earlier = [
+                j for j in range(n)
+                if j != i and message[j] == message[i] and (start[j], j) < (start[i], i)
+            ]
+            expected.append(any(ok[j] or end[j] > start[i] for j in earlier))
+        assert duplicate_flags(message, start, end, ok).tolist() == expected
