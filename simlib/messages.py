@@ -29,9 +29,13 @@ class MessageTable:
     def __init__(self, sent_s: np.ndarray, poison: np.ndarray, retention_s: float):
         n = len(sent_s)
         self.n = n
+        expires_s = sent_s + retention_s
+        # the columns that never change keep their arrays for freeze()
+        self._arrays = (np.asarray(sent_s, dtype=float), np.asarray(poison, dtype=bool),
+                        np.asarray(expires_s, dtype=float))
         self.sent_s = sent_s.tolist()
         self.poison = poison.tolist()
-        self.expires_s = (sent_s + retention_s).tolist()
+        self.expires_s = expires_s.tolist()
         self.state = [QUEUED] * n
         self.first_received_s = [math.nan] * n
         self.finished_s = [math.nan] * n
@@ -48,9 +52,7 @@ class MessageTable:
         if self.frozen:
             return
         self.frozen = True
-        self.sent_s = np.asarray(self.sent_s, dtype=float)
-        self.poison = np.asarray(self.poison, dtype=bool)
-        self.expires_s = np.asarray(self.expires_s, dtype=float)
+        self.sent_s, self.poison, self.expires_s = self._arrays
         self.state = np.asarray(self.state, dtype=np.int8)
         self.first_received_s = np.asarray(self.first_received_s, dtype=float)
         self.finished_s = np.asarray(self.finished_s, dtype=float)
