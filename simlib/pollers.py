@@ -151,6 +151,11 @@ class EventSourceMapping:
                 if not more:
                     break
                 batch.extend(more)
+                if len(more) < want:
+                    # Fewer than asked for means nothing else is visible: the poller's
+                    # next call comes back empty (billed) without touching the queue.
+                    q.count_empty_receive()
+                    break
             if env.now >= window_end:
                 break
         waiting[0] = None

@@ -215,6 +215,11 @@ class SqsQueue:
             self._arm()
         return out
 
+    def count_empty_receive(self) -> None:
+        """Bill one ReceiveMessage call that found nothing (made without looking)."""
+        self.receive_calls += 1
+        self.empty_receive_calls += 1
+
     def count_long_polls(self, empty_calls: int) -> None:
         """Bill the empty long polls (20 s each) a waiting consumer made."""
         self.receive_calls += empty_calls

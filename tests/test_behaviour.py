@@ -716,6 +716,22 @@ def test_sqs_requests_include_empty_receives():
     assert sqs > qty(short.cost, "sqs", "requests") + 200  # ~5 pollers x 89 long polls
 
 
+def test_a_window_that_ends_on_a_partial_batch_bills_the_call_that_found_nothing(tmp_path):
+    # Two pollers (maximum concurrency 2) gather under a 2 s window. The first takes the
+    # message of 1.0 s and, at its window's end (3.0 s), the two sent at 1.2 and 1.3 s;
+    # the second takes 1.1 s and finds nothing more at 3.1 s. Each poller keeps calling
+    # until the queue answers empty, so each window ends with one billed empty receive.
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("sent_s\n1.0\n1.1\n1.2\n1.3\n")
+    r = sim({"database": None,
+             "workload": {"pattern": "trace", "trace_path": str(trace), "duration_s": 10},
+             "mapping": {"batch_size": 10, "batching_window_s": 2, "max_concurrency": 2}})
+    inv = r.invocations.sort_values("start_s")
+    assert inv["start_s"].tolist() == [3.0, 3.1] and inv["batch_size"].tolist() == [3, 1]
+    assert r.sqs_requests == {"sends": 4, "receives": 3, "empty_receives": 2,
+                              "receive_payload_units": 0, "deletes": 2}
+
+
 def test_sqs_bills_each_64_kb_of_payload_as_a_request():
     small = sim({"database": None, "workload": {"rate_per_s": 20, "duration_s": 30,
                                                 "payload_kb": 2}})
