@@ -3,9 +3,9 @@
 Messages are not SimPy objects. Arrivals are a sorted array read through a pointer;
 received messages wait for their visibility deadline in one FIFO: the timeout is the
 same for every receive and the clock only moves forward, so deadlines come in time
-order and need no heap. A deadline that passes while the message is still undeleted makes it visible again; a
-message deleted or received again since is stale and skipped (its token is the receive
-count at the time of the receive, the model's receipt handle).
+order and need no heap. A deadline that passes while the message is still undeleted
+makes it visible again; a message deleted or received again since is stale and skipped
+(its token is the receive count at the time of the receive, the model's receipt handle).
 
 Idle consumers register as waiters; the queue schedules the longest-waiting one to wake
 at the moment the next message becomes visible, so long polling costs one event per
