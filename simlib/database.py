@@ -64,14 +64,17 @@ class DatabaseModel:
     def queries(self, t: float, n: int) -> tuple[float, bool]:
         """Run ``n`` queries one after another from ``t``: (end time, all succeeded).
 
-        A record's queries are sequential, so they are booked in one call (this is the
-        model's innermost loop). A failed query (a proxy borrow timeout) ends the sequence.
+        A record's queries are sequential, so they are booked in one call. A failed
+        query (a proxy borrow timeout) ends the sequence.
         """
         q = self._query_s
         if q <= 0.0:
             return t, True
+        if not self._proxy:
+            for _ in range(n):
+                t = self.book(t)
+            return t, True
         slots, per_slot = self._slots, self._per_slot
-        proxy = self._proxy
         booked = self._bookings
         for _ in range(n):
             k = int(t / q)
@@ -79,17 +82,14 @@ class DatabaseModel:
             while used >= per_slot:
                 k += 1
                 used = slots.get(k, 0)
-            start = k * q
-            if start < t:  # noqa: PLR1730 (innermost loop: a comparison is cheaper than max())
-                start = t
-            if proxy:
-                if start - t > self._borrow_s:
-                    self.borrow_timeouts += 1
-                    self._bookings = booked
-                    return t + self._borrow_s, False
-                if used + 1 > self.connections:  # the proxy opens another pooled connection
-                    self.connections = used + 1
-                    self.max_used = max(self.max_used, self.connections)
+            start = max(t, k * q)
+            if start - t > self._borrow_s:
+                self.borrow_timeouts += 1
+                self._bookings = booked
+                return t + self._borrow_s, False
+            if used + 1 > self.connections:  # the proxy opens another pooled connection
+                self.connections = used + 1
+                self.max_used = max(self.max_used, self.connections)
             slots[k] = used + 1
             booked += 1
             if booked % 50_000 == 0:
@@ -97,6 +97,27 @@ class DatabaseModel:
             t = start + q
         self._bookings = booked
         return t, True
+
+    def book(self, t: float) -> float:
+        """One query issued at ``t`` with no proxy in between (and ``query_s`` > 0):
+        when it ends. It cannot fail once connected.
+
+        This is the model's innermost call (once per record in the common case), so it
+        books its slot directly rather than through :meth:`queries`' loop.
+        """
+        q = self._query_s
+        slots = self._slots
+        k = int(t / q)
+        used = slots.get(k, 0)
+        while used >= self._per_slot:
+            k += 1
+            used = slots.get(k, 0)
+        slots[k] = used + 1
+        self._bookings += 1
+        if self._bookings % 50_000 == 0:
+            self._forget_before(int((t - 3_600.0) / q))
+        start = k * q
+        return (start if start > t else t) + q  # noqa: FURB136 (innermost call: cheaper than max())
 
     def _forget_before(self, k: int) -> None:
         """Drop slots far in the past (no query is booked an hour back)."""

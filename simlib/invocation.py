@@ -43,6 +43,9 @@ class Executor:
         self.draws = draws
         self.db = database
         self.queries = h.db_queries_per_message if database is not None else 0
+        # one query per record and no proxy: the common case books it directly
+        direct = self.queries == 1 and not database.cfg.proxy and database.cfg.query_s > 0
+        self._book = database.book if direct else None
         self.store = IdempotencyStore(h.idempotency_expiry_s) if h.idempotency else None
         self.records = records
         self._malformed = KeyedColumns(streams, "malformed", messages.n, lambda r, n: r.random(n))
@@ -83,7 +86,7 @@ class Executor:
             invoke_start = t = now + init
         deadline = invoke_start + self.timeout_s
         t += self.in_handler_init_s
-        queries = self.queries
+        queries, book = self.queries, self._book
         per_invocation_conn = queries and db.per_invocation
         opened_here = False
         succeeded: list[int] = []
@@ -123,7 +126,10 @@ class Executor:
                         else:
                             ok = False
                     if ok:
-                        t, ok = db.queries(t, queries)
+                        if book is not None:
+                            t = book(t)
+                        else:
+                            t, ok = db.queries(t, queries)
                 t += (duration_cols[k] if k < len(duration_cols) else durations.column(k))[m]
                 if ok and (
                     poison[m]
