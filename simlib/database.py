@@ -35,8 +35,9 @@ class DatabaseModel:
         self._bookings = 0
         # read on every query, so kept here rather than looked up through cfg
         self._query_s = config.query_s
-        self._proxy = config.proxy
         self._borrow_s = config.proxy_borrow_timeout_s
+        # no proxy and queries that take time: :meth:`book` is the whole story of a query
+        self.books_directly = not config.proxy and config.query_s > 0.0
 
     @property
     def per_invocation(self) -> bool:
@@ -67,12 +68,12 @@ class DatabaseModel:
         A record's queries are sequential, so they are booked in one call. A failed
         query (a proxy borrow timeout) ends the sequence.
         """
-        q = self._query_s
-        if q <= 0.0:
-            return t, True
-        if not self._proxy:
+        if self.books_directly:
             for _ in range(n):
                 t = self.book(t)
+            return t, True
+        q = self._query_s
+        if q <= 0.0:
             return t, True
         slots, per_slot = self._slots, self._per_slot
         booked = self._bookings
@@ -99,8 +100,8 @@ class DatabaseModel:
         return t, True
 
     def book(self, t: float) -> float:
-        """One query issued at ``t`` with no proxy in between (and ``query_s`` > 0):
-        when it ends. It cannot fail once connected.
+        """One query issued at ``t``, when :attr:`books_directly`: when it ends. It cannot
+        fail once connected.
 
         This is the model's innermost call (once per record in the common case), so it
         books its slot directly rather than through :meth:`queries`' loop.

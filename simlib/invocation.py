@@ -43,9 +43,8 @@ class Executor:
         self.draws = draws
         self.db = database
         self.queries = h.db_queries_per_message if database is not None else 0
-        # one query per record and no proxy: the common case books it directly
-        direct = self.queries == 1 and not database.cfg.proxy and database.cfg.query_s > 0
-        self._book = database.book if direct else None
+        # one query per record that the database books directly: the common case
+        self._book = database.book if self.queries == 1 and database.books_directly else None
         self.store = IdempotencyStore(h.idempotency_expiry_s) if h.idempotency else None
         self.records = records
         self._malformed = KeyedColumns(streams, "malformed", messages.n, lambda r, n: r.random(n))

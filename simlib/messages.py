@@ -61,14 +61,10 @@ class MessageTable:
 
     def settle(self, m: int, state: int, now: float) -> None:
         """Give message ``m`` its final state (deleted, failed, dlq or expired)."""
-        self.state[m] = state
-        self.finished_s[m] = now
-        self.settled += 1
-        if self.settled == self.n and self.on_all_settled is not None:
-            self.on_all_settled()
+        self.settle_many((m,), state, now)
 
-    def settle_many(self, ms: list[int], state: int, now: float) -> None:
-        """:meth:`settle` for several messages at once (a delete batch)."""
+    def settle_many(self, ms, state: int, now: float) -> None:
+        """Give messages ``ms`` their final state at ``now`` (a delete batch settles at once)."""
         if not ms:
             return
         states, finished = self.state, self.finished_s
