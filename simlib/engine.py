@@ -37,7 +37,7 @@ class _Monitor:
         self.queue, self.callers, self.records = queue, callers, records
         env.process(self._run())
 
-    def sample(self) -> None:
+    def _row(self, throttles: int, cold_starts: int) -> tuple:
         fn, q, now = self.function, self.queue, self.env.now
         fn.sweep()
         if q is not None:
@@ -45,23 +45,28 @@ class _Monitor:
         else:
             visible, in_flight, dlq = 0, self.callers.in_flight, 0
         db = self.database.connections if self.database is not None else 0
-        self.records.samples.append(
-            (now, fn.busy, fn.live, fn.idle, visible, in_flight, dlq,
-             fn.throttles_step, fn.cold_starts_step, db)
-        )
+        return (now, fn.busy, fn.live, fn.idle, visible, in_flight, dlq, throttles,
+                cold_starts, db)
+
+    def sample(self) -> None:
+        fn = self.function
+        self.records.samples.append(self._row(fn.throttles_step, fn.cold_starts_step))
         fn.throttles_step = 0
         fn.cold_starts_step = 0
 
     def close(self) -> None:
-        """Final sample at the end time, or fold counts made after the last sample into it."""
+        """Final sample at the end time, so the last row's levels are the run's final state.
+
+        When a sample was already taken at the end instant, events of that same instant
+        may have followed it (a receive, a move to the DLQ, a throttle): its levels are
+        taken again and the counts made since are folded into it.
+        """
         fn, last = self.function, self.records.samples[-1]
         if last[0] < self.env.now:
             self.sample()
-        elif fn.throttles_step or fn.cold_starts_step:
-            row = list(last)
-            row[7] += fn.throttles_step
-            row[8] += fn.cold_starts_step
-            self.records.samples[-1] = tuple(row)
+        else:
+            self.records.samples[-1] = self._row(last[7] + fn.throttles_step,
+                                                 last[8] + fn.cold_starts_step)
             fn.throttles_step = fn.cold_starts_step = 0
 
     def _run(self):

@@ -1,6 +1,6 @@
 """Numbers derived from a Result beyond its summary: the lessons' second-order KPIs.
 
-The summary's keys are a contract (design.md, "Outcomes") that every stored lesson
+The summary's keys are a contract (docs/design.md, "Outcomes") that every stored lesson
 output rests on, so it stays as it is. Lessons still need other numbers: the mean batch
 size, the mean concurrency Little's law predicts, the share of the bill that is INIT,
 one line of the bill. Each is defined here once, with its unit, so that two lessons
@@ -232,7 +232,7 @@ def repeat_executions_over_time(result, bin_s: float = 10.0) -> pd.Series:
     start); messages never received are left out. With no failed executions (no
     handler failures, no timeouts) every execution after the first is a duplicate, so
     the series sums to ``summary["duplicate_executions"]``; otherwise retries of failed
-    executions, which are not duplicates (design.md), are counted too.
+    executions, which are not duplicates (docs/design.md, "Definitions"), are counted too.
     """
     if not bin_s > 0:
         raise ValueError(f"bin_s = {bin_s!r} is not allowed: seconds > 0")

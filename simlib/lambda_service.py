@@ -1,6 +1,6 @@
 """The Lambda service for one function: execution environments, concurrency, throttling.
 
-Rules honoured here (see design.md for sources):
+Rules honoured here (see docs/design.md, "Sources of AWS figures" and "Assumptions"):
 - an environment serves one invocation at a time; with no idle environment a request
   starts a new one (a cold start) if the concurrency cap and the scaling rate allow;
 - a request goes to the most recently created idle environment, so older ones age out;

@@ -118,13 +118,23 @@ class EventSourceMapping:
                     return
                 continue
             first_receive = env.now
+            # Each message's receipt handle is the one of the receive that brought it
+            # into this batch: a message whose visibility runs out while the poller still
+            # gathers may be received again (by this poller or another); only the latest
+            # receipt deletes, so the batch must keep the one it was given.
+            rc = q.msgs.receive_count
+            receipts = [(m, rc[m]) for m in batch]
             if len(batch) < self.batch_size and self.window_s > 0:
-                yield from self._gather(batch, first_receive + self.window_s)
-            yield from self._invoke(batch, first_receive)
+                yield from self._gather(batch, receipts, first_receive + self.window_s)
+            yield from self._invoke(batch, receipts, first_receive)
 
-    def _gather(self, batch: list[int], window_end: float):
-        """Fill ``batch`` with messages as they become visible, until the window ends."""
+    def _gather(self, batch: list[int], receipts: list[tuple[int, int]], window_end: float):
+        """Fill ``batch`` (and its ``receipts``) with messages as they become visible,
+        until the window ends. A message that came back from this batch's own earlier
+        receive (its visibility ran out inside the window) joins again with its new
+        receipt: it will run twice, as on AWS."""
         env, q = self.env, self.queue
+        rc = q.msgs.receive_count
         waiting: list[simpy.Event | None] = [None]
 
         def window_over(_event) -> None:
@@ -151,6 +161,7 @@ class EventSourceMapping:
                 if not more:
                     break
                 batch.extend(more)
+                receipts.extend([(m, rc[m]) for m in more])
                 if len(more) < want:
                     # Fewer than asked for means nothing else is visible: the poller's
                     # next call comes back empty (billed) without touching the queue.
@@ -160,10 +171,8 @@ class EventSourceMapping:
                 break
         waiting[0] = None
 
-    def _invoke(self, batch: list[int], first_receive: float):
+    def _invoke(self, batch: list[int], receipts: list[tuple[int, int]], first_receive: float):
         env, fn, q, log = self.env, self.function, self.queue, self.records.invocations
-        rc = q.msgs.receive_count
-        receipts = [(m, rc[m]) for m in batch]
         give_up_at = first_receive + self.visibility_s
         delay = THROTTLE_RETRY_FIRST_S
         while True:

@@ -18,7 +18,7 @@ TIMESERIES_COLUMNS = (
     "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
 )
 
-# Timeseries steps: the smallest that gives at most MAX_SAMPLES rows (design.md).
+# Timeseries steps: the smallest giving at most MAX_SAMPLES rows (docs/design.md, "Timeseries").
 STEPS_S = (1, 5, 10, 60, 300, 3_600)
 MAX_SAMPLES = 2_000
 

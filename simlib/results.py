@@ -1,7 +1,7 @@
 """The result of a run: tidy DataFrames and a summary, built once, when asked for.
 
 Column and key names are the contract between the library, the notebooks, the tests
-and scenario files (design.md, "Outcomes"); do not rename them.
+and scenario files (docs/design.md, "Outcomes"); do not rename them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ SUMMARY_KEYS = (
 
 
 def duplicate_flags(message, start, end, ok) -> np.ndarray:
-    """Which executions are duplicates (design.md): as one starts, its message has
+    """Which executions are duplicates (docs/design.md): as one starts, its message has
     already been processed successfully, or another execution of it is still running.
 
     Only messages executed more than once can have a duplicate, and they are usually

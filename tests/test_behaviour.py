@@ -1,7 +1,7 @@
 """Behaviour tests: what AWS documents, reproduced by small simulated scenarios.
 
 Each test runs a few thousand messages at most and cites the behaviour it checks
-(AWS documentation, as summarised in design.md, "The world being modelled"). Most runs
+(AWS documentation, as summarised in docs/design.md, "The world being modelled"). Most runs
 leave the database out (``"database": None``) and use constant or CPU-free handler
 durations so that the effect under test is the only thing that moves.
 """
@@ -213,7 +213,7 @@ def db_scenario(connection_per, proxy=False, batch_size=10, source="sqs", max_co
 
 
 def test_connection_per_invocation_over_the_limit_fails_to_connect():
-    # design.md / RDS: each open connection counts against max_connections; a connect
+    # docs/design.md / RDS: each open connection counts against max_connections; a connect
     # beyond it fails ("too many connections"), and the record fails and is retried.
     r = sim(db_scenario("invocation"))
     s = r.summary
@@ -268,7 +268,7 @@ def test_db_max_connections_used_never_exceeds_max_connections(per, proxy, batch
 
 
 def test_query_latency_grows_with_database_load():
-    # design.md: the database has finite workers, so under load a queue forms and
+    # docs/design.md: the database has finite workers, so under load a queue forms and
     # query latency grows (100 queries/s of 8 ms on 1 worker: utilisation 0.8).
     def warm_mean(workers):
         r = sim({"source": "api",
@@ -318,7 +318,7 @@ INIT_OVERLAP = {
 
 
 def test_idempotency_in_progress_record_fails_the_overlapping_duplicate():
-    # design.md: duplicates also come from INIT eating into the visibility timeout.
+    # docs/design.md, "INIT": duplicates also come from INIT eating into the visibility timeout.
     # Powertools idempotency: a duplicate that finds an INPROGRESS record fails (and is
     # retried); one that finds COMPLETE makes no second side effect.
     plain = sim(INIT_OVERLAP)
@@ -459,7 +459,7 @@ def test_short_idle_lifetime_means_more_cold_starts_for_sparse_traffic():
 
 
 def test_requests_go_to_the_newest_idle_environment_and_old_ones_age_out():
-    # design.md (observed on AWS, SimFaaS): a request goes to the most recently created
+    # docs/design.md (observed on AWS, SimFaaS): a request goes to the most recently created
     # idle environment, so after a burst the older ones sit idle until the idle lifetime
     # reclaims them.
     r = sim({"source": "api", "database": None,
@@ -480,8 +480,8 @@ def test_requests_go_to_the_newest_idle_environment_and_old_ones_age_out():
 
 
 def test_environments_are_recycled_after_their_maximum_lifetime():
-    # design.md: idle environments are reclaimed after the idle lifetime "and every few
-    # hours regardless" (function.max_lifetime_s): steady traffic still sees a cold start.
+    # docs/design.md, "Environment reuse and reclaim": idle environments are reclaimed after
+    # the idle lifetime and past function.max_lifetime_s: steady traffic still sees a cold start.
     r = sim({"source": "api", "database": None,
              "workload": {"pattern": "constant", "rate_per_s": 0.1, "duration_s": 3 * 3600},
              "function": {"max_lifetime_s": 7200}})
@@ -581,7 +581,7 @@ def test_api_caller_retries_reduce_failures():
 
 
 def test_api_caller_does_not_retry_function_errors():
-    # design.md, api source: the caller retries 429s only, not function errors.
+    # docs/design.md, "api source": the caller retries 429s only, not function errors.
     r = sim(merged(API, caller={"max_retries": 3}, handler={"failure_rate": 0.2}))
     m = r.messages
     s = r.summary
@@ -773,3 +773,45 @@ def test_arm64_is_cheaper_than_x86_64():
     x86_price = x86.cost.loc[x86.cost["item"] == "compute_gb_s", "unit_price_usd"].iloc[0]
     arm_price = arm.cost.loc[arm.cost["item"] == "compute_gb_s", "unit_price_usd"].iloc[0]
     assert arm_price < x86_price
+
+
+def test_a_window_longer_than_the_visibility_timeout_keeps_each_receipt_with_its_batch():
+    """Visibility clock starts at each receive, batching window included
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: set the
+    visibility timeout to at least six times the function timeout plus the batching
+    window); only the most recent receipt handle deletes a message
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html).
+
+    With a 40 s window against a 30 s visibility timeout, a message received early in a
+    window becomes visible again before the batch is invoked and is received again, by
+    this poller or another: it runs more than once, and it is deleted once, by the
+    receipt of its latest receive. Regression: the batch used to read every receipt when
+    it invoked, so a message received twice into one batch was deleted twice — the
+    in-flight count went negative (-39) and the run, never seeing every message settled,
+    went on to its 3,900 s limit.
+    """
+    data = {
+        "workload": {"rate_per_s": 10, "duration_s": 300},
+        "queue": {"visibility_timeout_s": 30},
+        "mapping": {"batch_size": 50, "batching_window_s": 40},
+        "function": {"timeout_s": 30},
+        "handler": {"duration_median_s": 0.5, "duration_p99_s": 0.8, "cpu_fraction": 0.0},
+        "database": None,
+    }
+    r = sim(data, seed=1)
+    s, ts = r.summary, r.timeseries
+    assert conserved(r)
+    assert s["messages_unfinished"] == 0
+    assert (ts["in_flight"] >= 0).all() and (ts["queue_visible"] >= 0).all()
+    # every message is settled within a few visibility timeouts of the last arrival,
+    # and the run stops then (450 s on seed 1), far from its 300 + 3,600 s limit
+    assert r.end_s < 300 + 10 * 30, r.end_s
+    assert s["duplicate_executions"] > 0.2 * s["messages_sent"]
+    # no message is settled twice: deleted at most once, and never both deleted and moved
+    m = r.messages
+    assert m["message_id"].is_unique
+    assert (m.loc[m["outcome"] == "deleted", "successful_executions"] >= 1).all()
+    # at 6 x timeout + window, the same traffic runs every message once
+    safe = sim(merged(data, queue={"visibility_timeout_s": 6 * 30 + 40}), seed=1)
+    assert safe.summary["duplicate_executions"] == 0
+    assert safe.summary["messages_deleted"] == safe.summary["messages_sent"]

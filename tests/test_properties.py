@@ -7,7 +7,7 @@ the caller's retries. Each simulation is kept small (at most a minute of arrival
 up to 50 per second, a short drain when nothing bounds a message's retries) so that the
 whole file runs in well under a minute.
 
-The properties are the contract in design.md ("Outcomes" and "Definitions"):
+The properties are the contract in docs/design.md ("Outcomes" and "Definitions"):
 conservation of messages, determinism, concurrency limits, at-most-one finish per
 message, the shape of the invocation and timeseries frames, the execution counts, and
 common random numbers for arrivals.
@@ -16,21 +16,17 @@ common random numbers for arrivals.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import simlib
 
-# SIMLIB_PROPERTY_EXAMPLES=500 for a longer hunt; the default keeps the file quick.
-SETTINGS = settings(
-    max_examples=int(os.environ.get("SIMLIB_PROPERTY_EXAMPLES", "25")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# The number of examples, derandomization and the example database come from the
+# Hypothesis profile (tests/conftest.py): ``ci`` by default, ``deep`` in make test-deep.
+SETTINGS = settings()
 
 OUTCOMES = ("deleted", "failed", "dlq", "expired", "in_queue", "in_flight")
 STATUSES = {"ok", "partial", "error", "timeout", "throttled"}
@@ -38,6 +34,17 @@ TIMESERIES_COLUMNS = [
     "t_s", "concurrency", "environments", "idle_environments", "queue_visible",
     "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
 ]
+
+
+# The issue's minimal case: a batching window as long as the visibility timeout.
+WINDOW_AT_VISIBILITY = {
+    "source": "sqs",
+    "workload": {"rate_per_s": 1.0, "duration_s": 5.0},
+    "mapping": {"batch_size": 11, "batching_window_s": 1.0},
+    "queue": {"visibility_timeout_s": 1.0},
+    "function": {"timeout_s": 1.0},
+    "run": {"drain_s": 0.0},
+}
 
 
 # ------------------------------------------------------------------------------------
@@ -354,18 +361,40 @@ def test_invocations_frame(data, seed):
 
 @SETTINGS
 @given(data=scenarios(), seed=seeds)
+@example(data=WINDOW_AT_VISIBILITY, seed=0)
+@example(data=WINDOW_AT_VISIBILITY, seed=5)
 def test_timeseries_frame(data, seed):
     r = run(data, seed)
-    ts = r.timeseries
+    ts, s = r.timeseries, r.summary
     assert list(ts.columns) == TIMESERIES_COLUMNS
     assert 1 <= len(ts) <= 2000
     assert (np.diff(ts["t_s"].to_numpy()) > 0).all()
     assert ts["t_s"].iloc[0] >= 0
     assert ts["t_s"].iloc[-1] <= r.end_s + 1e-9
     for col in TIMESERIES_COLUMNS[1:]:
-        assert (ts[col] >= 0).all(), col
+        assert (ts[col] >= 0).all(), (col, ts.loc[ts[col] < 0, ["t_s", col]].head().to_dict())
     assert (ts["environments"] == ts["concurrency"] + ts["idle_environments"]).all()
-    s = r.summary
+    # levels within their bounds at every sample: busy <= live <= the concurrency cap
+    cap = min(limits_of(r.scenario)[:2])  # account and reserved: what limits environments
+    assert (ts["concurrency"] <= ts["environments"]).all()
+    assert (ts["environments"] <= cap).all(), (int(ts["environments"].max()), cap)
+    # a message moved to the DLQ stays there: its depth never falls
+    assert (np.diff(ts["dlq_depth"].to_numpy()) >= 0).all()
+    # nothing is in flight or visible that was never sent
+    sent_by = np.searchsorted(np.sort(r.messages["sent_s"].to_numpy()), ts["t_s"].to_numpy(),
+                              side="right")
+    assert (ts["in_flight"] + ts["queue_visible"] + ts["dlq_depth"] <= sent_by).all()
+    if data["source"] == "api":
+        assert (ts["queue_visible"] == 0).all() and (ts["dlq_depth"] == 0).all()
+    # The last sample is taken when the run stops: its levels are the messages' states
+    # then (messages whose retention ran out count as expired, not as levels).
+    last = ts.iloc[-1]
+    outcome = r.messages["outcome"]
+    if last["t_s"] == r.end_s:
+        assert last["dlq_depth"] == s["messages_dlq"]
+        assert last["in_flight"] == int((outcome == "in_flight").sum())
+        if data["source"] == "sqs":
+            assert last["queue_visible"] >= int((outcome == "in_queue").sum())
     # every throttle and cold start falls in exactly one step, including those at the
     # very instant the run stops and the cold starts of invocations still running then
     assert int(ts["throttles"].sum()) == s["throttles"]
@@ -477,3 +506,38 @@ def test_no_execution_completes_after_the_run_stops():
     started = m[m["executions"] > 0]
     assert (started["first_received_s"] <= r.end_s).all()
     assert r.summary["executions"] == int(m["executions"].sum())
+
+
+@SETTINGS
+@given(data=scenarios(source="sqs"), seed=seeds)
+@example(data=WINDOW_AT_VISIBILITY, seed=0)
+@example(data=WINDOW_AT_VISIBILITY, seed=5)
+def test_queue_levels_agree_with_message_states_at_every_sample(data, seed):
+    """The queue keeps running counts (in flight, visible again) beside the per-message
+    states; at every sample each count must equal the states it stands for. (The
+    in-flight count once went negative when a message's visibility ran out while its
+    poller was still gathering, and the message was received again into the same batch.)
+    """
+    from simlib import engine
+    from simlib.messages import IN_FLIGHT, QUEUED
+
+    checked = []
+    original = engine._Monitor._row
+
+    def checking_row(self, throttles, cold_starts):
+        row = original(self, throttles, cold_starts)
+        q = self.queue
+        state, sent, now = q.msgs.state, q.msgs.sent_s, self.env.now
+        arrived = [m for m in range(q.msgs.n) if sent[m] <= now]
+        assert row[5] == sum(state[m] == IN_FLIGHT for m in arrived), ("in_flight", now)
+        assert row[4] == sum(state[m] == QUEUED for m in arrived), ("visible", now)
+        assert row[6] == q.dlq_depth
+        checked.append(now)
+        return row
+
+    engine._Monitor._row = checking_row
+    try:
+        run(data, seed)
+    finally:
+        engine._Monitor._row = original
+    assert checked

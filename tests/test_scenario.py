@@ -1,7 +1,7 @@
 """Tests for the scenario contract (simlib.scenario) and the random inputs of a run
 (simlib.workload, simlib.handler, simlib.streams).
 
-They pin what design.md promises notebooks, scenario files and sweeps: every field has a
+They pin what docs/design.md promises notebooks, scenario files and sweeps: every field has a
 default and ``Scenario.from_dict({})`` is a valid small pipeline; the stable names round
 trip; variants are validated copies; bad input raises :class:`simlib.ScenarioError`
 whose message names the field path, the value and the allowed range (mirroring the AWS
@@ -23,7 +23,7 @@ from simlib.handler import RecordDraws, duration_sampler, memory_factor
 from simlib.streams import ChunkedStream, KeyedColumns, Streams
 from simlib.workload import arrival_times, rate_at, read_trace
 
-# The example in design.md, section "Scenario (stable names)": every section shown.
+# The example in docs/design.md, section "Scenario (stable names)": every section shown.
 DESIGN_EXAMPLE = {
     "source": "sqs",
     "workload": {"pattern": "poisson", "rate_per_s": 200, "duration_s": 600,
