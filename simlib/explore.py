@@ -7,6 +7,10 @@ headless still exercises the default path) and once per change of a control, and
 times every call, reporting "re-simulated in 0.12 s" so the reader sees how live the
 model is.
 
+A setting that ``run_fn`` rejects (a ScenarioError for a combination AWS refuses) is
+reported as "Not run: ..." and the previous plot and table stay, greyed out under a
+"stale" note that names the settings they belong to (see :meth:`Panel.update`).
+
 ipywidgets is imported only when a panel is built: the rest of simlib works without it.
 """
 
@@ -17,7 +21,25 @@ import statistics
 import time
 from collections.abc import Callable
 
-__all__ = ["Panel", "interactive", "median_seconds"]
+__all__ = ["STALE_CLASS", "Panel", "interactive", "median_seconds"]
+
+STALE_CLASS = "simlib-stale"
+"""CSS class of a panel's output area while it shows a result older than the controls."""
+
+# The greying travels with the note itself (a <style> in the note's HTML): the panel needs
+# no stylesheet installed in JupyterLab, and once the note is emptied the rule is gone too.
+_STALE_STYLE = (
+    f"<style>.{STALE_CLASS} {{opacity: 0.35; filter: grayscale(100%);}}</style>"
+)
+
+# What a dropdown holds in place of an option whose value is None. ipywidgets reads a
+# selection's value None as "nothing selected": depending on the order in which traitlets
+# applies index, label and value when the widget is built (an order that follows the
+# kernel's hash seed) the dropdown's index ends up None and JupyterLab shows it blank, in
+# about half of the kernels. The widget therefore never holds None; Panel.values turns
+# this marker back into None, so run_fn still receives None. A string, not an object(),
+# so that it reads clearly when a reader prints the widget's value.
+_NONE_OPTION = "<simlib.explore: None>"
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -88,11 +110,52 @@ def _control(name: str, spec, widgets):
         return widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
                                    continuous_update=False, readout_format=".2f", **common)
     if isinstance(spec, list) and spec:
-        return widgets.Dropdown(options=spec, **common)
+        return widgets.Dropdown(options=_dropdown_options(spec), **common)
     raise TypeError(
         f"{name}: give a widget, (min, max, step[, value]), a list of options or a bool; "
         f"got {spec!r}"
     )
+
+
+def _dropdown_options(spec: list) -> list[tuple[str, object]]:
+    """``(label, value)`` pairs for a Dropdown, with a None value replaced by a marker.
+
+    Labels follow ipywidgets' own rule (a list of 2-item pairs is ``(label, value)``,
+    anything else is a list of values labelled ``str(value)``), so a lesson's list looks
+    the same as before; only the value the widget holds for None differs (see
+    ``_NONE_OPTION`` for why).
+    """
+    if all(isinstance(o, (list, tuple)) and len(o) == 2 for o in spec):
+        pairs = [(str(label), value) for label, value in spec]
+    else:
+        pairs = [(str(value), value) for value in spec]
+    return [(label, _NONE_OPTION if value is None else value) for label, value in pairs]
+
+
+def _is_none_option(value) -> bool:
+    # isinstance first: a value may be an array, whose == is not a bool
+    return isinstance(value, str) and value == _NONE_OPTION
+
+
+def _offers_none(control) -> bool:
+    options = getattr(control, "options", None) or ()
+    return any(isinstance(o, tuple) and len(o) == 2 and _is_none_option(o[1])
+               for o in options)
+
+
+def _shown(control) -> str:
+    """A control's setting as the reader sees it: a dropdown's label, a slider's readout."""
+    label = getattr(control, "label", None)
+    if isinstance(label, str):
+        return label
+    value = control.value
+    fmt = getattr(control, "readout_format", None)
+    if _is_number(value) and isinstance(fmt, str):
+        try:  # the slider's d3 format, which for ".2f" or "d" Python reads alike
+            return format(value, fmt)
+        except ValueError:
+            pass
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class Panel:
@@ -100,7 +163,9 @@ class Panel:
 
     Attributes: ``controls`` (name -> widget), ``status`` (HTML), ``output`` (Output),
     ``widget`` (the VBox that is displayed), ``timings`` (seconds per ``run_fn`` call),
-    ``calls`` (how many times ``run_fn`` ran) and ``error`` (the last failure, or None).
+    ``calls`` (how many times ``run_fn`` ran), ``error`` (the last failure, or None),
+    ``stale`` (whether ``output`` shows a result older than the controls) and
+    ``stale_note`` (the HTML line that says so, hidden while the output is current).
     """
 
     def __init__(self, run_fn: Callable, controls: dict, widgets):
@@ -108,22 +173,34 @@ class Panel:
         self.controls = controls
         self._widgets = widgets
         self.status = widgets.HTML(value="")
+        self.stale_note = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.stale_note.add_class(f"{STALE_CLASS}-note")
         self.output = widgets.Output()
         self.widget = widgets.VBox(
-            [widgets.VBox(list(controls.values())), self.status, self.output]
+            [widgets.VBox(list(controls.values())), self.status, self.stale_note, self.output]
         )
         self.timings: list[float] = []
         self.calls = 0
         self.error: Exception | None = None
+        self.stale = False
+        self._drawn_with = ""  # the settings of the result on display, as the reader sees them
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.update(raise_errors=True)
 
     @property
     def values(self) -> dict:
-        return {name: control.value for name, control in self.controls.items()}
+        """The controls' values as ``run_fn`` receives them (a "none" option as None)."""
+        return {name: None if _is_none_option(control.value) else control.value
+                for name, control in self.controls.items()}
 
     def _on_change(self, change) -> None:
+        owner = change.get("owner") if isinstance(change, dict) else None
+        if owner is not None and change.get("new") is None and _offers_none(owner):
+            # Code set a dropdown to None (what the lesson's option list says): select the
+            # "none" option instead of leaving the dropdown blank; that change runs.
+            owner.value = _NONE_OPTION
+            return
         self.update()
 
     def update(self, raise_errors: bool = False) -> None:
@@ -132,6 +209,15 @@ class Panel:
         A failure (for instance a ScenarioError for a combination AWS rejects) is shown
         in the status line; when the panel is first built it is raised instead, so a
         broken default fails the notebook rather than hiding in a widget.
+
+        After a failure the plot and table of the last accepted settings stay, but greyed
+        out (the output area gets :data:`STALE_CLASS`) under a "stale" note naming those
+        settings; the next accepted setting redraws and restores the normal look. Greyed
+        rather than cleared because a learner who has just been told "Not run" still
+        wants the last good picture to compare with and to find the way back, and the
+        panel keeps its height instead of collapsing and jumping the page; greyed rather
+        than left alone because a plot in full colour under a moved slider reads as the
+        result of that slider.
         """
         from IPython.display import clear_output, display
 
@@ -147,9 +233,14 @@ class Panel:
             self.status.value = (
                 "<b style='color:#D55E00'>Not run:</b> " + html.escape(str(exc))
             )
+            self._mark_stale()
             return
         elapsed = time.perf_counter() - start
         self.error = None
+        self._drawn_with = ", ".join(
+            f"{control.description or name} = {_shown(control)}"
+            for name, control in self.controls.items()
+        )
         self.timings.append(elapsed)
         items = produced if isinstance(produced, tuple) else (produced,)
         start = time.perf_counter()
@@ -159,7 +250,25 @@ class Panel:
                 if item is not None:
                     display(item)
         drawn = time.perf_counter() - start
+        self._mark_current()
         self.status.value = f"re-simulated in {elapsed:.2f} s, redrawn in {drawn:.2f} s"
+
+    def _mark_stale(self) -> None:
+        self.stale = True
+        self.output.add_class(STALE_CLASS)
+        self.stale_note.value = (
+            _STALE_STYLE
+            + "<span style='color:#555'><b>Stale:</b> the greyed plot and table below are "
+            + "for the last accepted settings, not the ones above: "
+            + html.escape(self._drawn_with) + "</span>"
+        )
+        self.stale_note.layout.display = None
+
+    def _mark_current(self) -> None:
+        self.stale = False
+        self.output.remove_class(STALE_CLASS)
+        self.stale_note.value = ""
+        self.stale_note.layout.display = "none"
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

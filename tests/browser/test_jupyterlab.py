@@ -12,7 +12,10 @@ against a JupyterLab started from this environment on a copy of the notebooks:
    plot and a KPI table;
 3. move the arrival-rate slider with the keyboard and assert that the table's text and the
    plot's PNG both changed;
-4. save a screenshot (``SERVERLESS_LAB_SCREENSHOT=path`` also writes it there, which is how
+4. move the batch-size slider to a value the model rejects (11 without a batching window)
+   and assert that the panel says "Not run", greys its plot and table out and shows its
+   "stale" note; move it back and assert that the normal look returns;
+5. save a screenshot (``SERVERLESS_LAB_SCREENSHOT=path`` also writes it there, which is how
    ``make screenshot`` regenerates the README's picture).
 
 The browser is Debian's ``chromium`` package (``make browser-deps``, or
@@ -39,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from simlib.explore import STALE_CLASS
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -421,8 +426,35 @@ def _run_lesson(page, lab: Lab, n_code: int, screenshot: Path) -> None:
     errors = stderr.all_text_contents()
     assert not errors, "moving the slider produced error output:\n" + "\n---\n".join(errors)
 
+    _check_rejected_setting(page, panel, status)
+    assert _settled_state(page, panel)[0] == table_after, "back at the accepted setting"
+
     _frame_panel(page, panel)
     page.screenshot(path=str(screenshot))
+
+
+def _check_rejected_setting(page, panel, status) -> None:
+    """Step batch size from 10 to 11, which AWS refuses without a batching window, then back.
+
+    The rejected setting must leave the last plot and table visibly stale (the output
+    area greyed out by the style the note carries, the note shown), not looking current;
+    the accepted one must restore the normal look. Two key presses, one re-simulation.
+    """
+    note = panel.locator(f".{STALE_CLASS}-note")
+    greyed = panel.locator(f".{STALE_CLASS}")
+    panel.locator(".widget-slider").nth(1).locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    _wait_until(lambda: "Not run" in status.inner_text() and note.is_visible(), REDRAW_S,
+                lambda: f"the rejected batch size marks the panel stale ({status.inner_text()})")
+    assert "stale" in note.inner_text().lower(), note.inner_text()
+    assert greyed.count() == 1 and greyed.locator("table").count() == 1, "old table kept"
+    opacity = float(greyed.evaluate("el => getComputedStyle(el).opacity"))
+    assert opacity < 0.5, f"the stale output is not greyed out (opacity {opacity})"
+
+    page.keyboard.press("ArrowLeft")
+    _wait_until(lambda: "re-simulated" in status.inner_text() and not note.is_visible()
+                and greyed.count() == 0, REDRAW_S,
+                "the accepted batch size restores the panel's normal look")
 
 
 def _frame_panel(page, panel) -> None:
