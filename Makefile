@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NBVAL := PYTHONHASHSEED=0 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	--nbval-cell-timeout=120 --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test notebooks bench clean browser-deps screenshot
+.PHONY: lab test test-deep test-repeat notebooks bench clean browser-deps screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
 	touch $(STAMP)
 
+# No news prompt: a fresh profile asks in a toast whether to fetch Jupyter news (it covers
+# the lesson, and the answer needs the internet). JupyterLab 4 asks whatever news_url is,
+# so the venv's JupyterLab gets fetchNews "false" as its default (an overrides.d file in
+# its application settings; a learner's own setting still wins), and news_url=None keeps
+# the server from fetching the feed at all. tests/browser/ does the same in its profile.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/serverless-lab.json
+
+$(LAB_OVERRIDES): | $(BIN)/python
+	mkdir -p $(dir $@)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}' > $@
+
+# On 127.0.0.1 only, with JupyterLab's own token (it prints the URL that carries it).
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
-lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
+lab: $(STAMP) $(LAB_OVERRIDES)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks --LabApp.news_url=None \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Unit, property, theory and behaviour tests, the README example, a real-browser run of a
@@ -45,13 +57,25 @@ notebooks: $(STAMP)
 browser-deps:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium is installed: /usr/bin/chromium"; else \
 		$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'; fi
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium'; fi
 
 # Regenerate the README's picture of a lesson panel with the browser test (fails, rather
 # than skips, without Chromium).
 screenshot: $(STAMP)
 	SERVERLESS_LAB_SCREENSHOT=docs/lesson-panel.png $(BIN)/python -m pytest -q -rs tests/browser
 	@echo "wrote docs/lesson-panel.png"
+
+# The property tests' deep hunt: 10,000 random scenarios per property, freshly random each
+# time (make test runs the derandomized ci profile). Run before closing a model issue;
+# whatever it finds becomes an explicit @example in tests/test_properties.py.
+test-deep: $(STAMP)
+	SIMLIB_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--durations=0 tests/test_properties.py
+
+# The suite again and again from a clean state: the property tests 30 times, then
+# make test in 3 fresh clones of HEAD (scripts/test_repeat.sh; log in test-repeat.log).
+test-repeat: $(STAMP)
+	scripts/test_repeat.sh 30 3
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -1,4 +1,4 @@
-"""Build ``data/runtime_init.csv``: measured Lambda INIT durations per managed runtime.
+"""Build ``simlib/data/runtime_init.csv``: measured Lambda INIT durations per managed runtime.
 
 Why: the simulator draws each cold start's platform INIT time from real measurements
 rather than from a guessed constant, so the runtime choice (Python vs Java vs Go...)
@@ -15,8 +15,8 @@ nodejs16.x, nodejs18.x, dotnet6, java8.al2) are dropped. Container images, AOT b
 GraalVM, Bun, LLRT and the other custom-runtime curiosities are left out. For SnapStart
 rows the value is the Restore Duration, not an INIT duration.
 
-Re-run from the repository root (the default input is ``../shared/data/lambda-perf``
-next to the repository)::
+Re-run from the repository root (the default input is ``data/lambda-perf/``, where the
+two snapshots are put by hand and not committed; the output is the package's copy)::
 
     python data/make_runtime_init.py
     python data/make_runtime_init.py --input-dir /path/to/lambda-perf --output out.csv
@@ -32,8 +32,9 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INPUT = REPO_ROOT.parent / "shared" / "data" / "lambda-perf"
-DEFAULT_OUTPUT = REPO_ROOT / "data" / "runtime_init.csv"
+DEFAULT_INPUT = REPO_ROOT / "data" / "lambda-perf"
+# Package data: simlib.runtimes reads it with importlib.resources.
+DEFAULT_OUTPUT = REPO_ROOT / "simlib" / "data" / "runtime_init.csv"
 SNAPSHOTS = ("2025-10-18.json", "2026-08-22.json")
 SOURCE = "maxday/lambda-perf daily snapshot (Apache-2.0)"
 COLUMNS = ("runtime", "snapstart", "architecture", "memory_mb", "init_ms",
@@ -104,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help=f"CSV to write (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
+    missing = [name for name in SNAPSHOTS if not (args.input_dir / name).is_file()]
+    if missing:
+        parser.exit(2, f"{parser.prog}: --input-dir {args.input_dir} lacks the lambda-perf "
+                       f"snapshots {', '.join(missing)} (see data/README.md)\n")
     rows = build_rows(args.input_dir)
     args.output.write_text(render_csv(rows))
     print(f"wrote {len(rows)} rows to {args.output}")

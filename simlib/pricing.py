@@ -2,7 +2,7 @@
 
 Why this module exists: a cost figure from the simulator is only as credible as the
 unit price behind it, and AWS prices change. So every price lives in one dated table,
-``data/prices_us_east_1.csv``, one row per price with its unit, the date it was checked
+``simlib/data/prices_us_east_1.csv``, one row per price with its unit, the date it was checked
 and the page it comes from. Updating a price is a one-line edit there, never a hunt
 through code, and a reader can check any figure in a notebook against its source.
 
@@ -17,8 +17,10 @@ functions since 2025-08-01), and SQS bills each 64 KB of payload as one request.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,9 @@ import pandas as pd
 from simlib import limits
 from simlib.errors import ScenarioError
 
-PRICES_PATH = Path(__file__).resolve().parent.parent / "data" / "prices_us_east_1.csv"
+# Shipped inside the package (package data), so a plain `pip install` has it too. A
+# Traversable: a pathlib.Path for an installed or editable package.
+PRICES_PATH = files("simlib") / "data" / "prices_us_east_1.csv"
 
 ARCHITECTURES = ("x86_64", "arm64")
 COLUMNS = ["service", "item", "quantity", "unit", "unit_price_usd", "cost_usd"]
@@ -74,8 +78,10 @@ def load_prices(path=PRICES_PATH) -> pd.DataFrame:
 
     The frame is cached and shared: treat it as read-only (copy it before changing it).
     """
-    path = Path(path)
-    df = pd.read_csv(path, dtype={"unit_price_usd": float}, keep_default_na=False)
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+    with path.open("rb") as fh:
+        df = pd.read_csv(fh, dtype={"unit_price_usd": float}, keep_default_na=False)
     missing = [c for c in _PRICE_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; expected {_PRICE_COLUMNS}")

@@ -3,7 +3,7 @@
 Why: a cold start's length depends first on the runtime (a JVM starts slower than
 Python, Go and Rust faster still), and a constant would hide that. This module fits a
 lognormal to the measured ``Init Duration`` of a hello-world function
-(``data/runtime_init.csv``, built by ``data/make_runtime_init.py`` from the public
+(``simlib/data/runtime_init.csv``, built by ``data/make_runtime_init.py`` from the public
 lambda-perf benchmark) for a runtime, architecture and memory size. That is the
 platform's floor: a real function's own initialisation (imports, SDK clients,
 connections, package size) adds on top and is modelled separately. For SnapStart the
@@ -17,7 +17,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 import numpy as np
 
@@ -29,7 +29,9 @@ from simlib.limits import INIT_LIMIT_S
 # https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 INIT_TIMEOUT_S = INIT_LIMIT_S  # 10.0, defined once in simlib.limits
 
-DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "runtime_init.csv"
+# Shipped inside the package (package data), so a plain `pip install` has it too. A
+# Traversable: a pathlib.Path for an installed or editable package.
+DATA_PATH = files("simlib") / "data" / "runtime_init.csv"
 
 ARCHITECTURES = ("x86_64", "arm64")
 

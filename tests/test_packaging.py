@@ -1,44 +1,155 @@
-"""The two install paths (pip from pyproject.toml, conda from environment.yml) agree."""
+"""The install paths agree: pip from pyproject.toml, conda from environment.yml, make lab.
 
+There is no conda here, so environment.yml is checked statically: it must list exactly
+the core dependencies and the ``notebooks`` extra, at the same versions, under names
+that exist on conda-forge, and install the project with ``pip install -e .[notebooks]``.
+Test tools stay pip extras (``.[test]``) and out of a learner's environment.
+"""
+
+import json
 import re
+import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+from simlib import pricing, runtimes
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# pip (PyPI) name -> conda-forge name, where the two differ. Add a row when a dependency
+# that environment.yml must list is named differently on conda-forge (playwright is the
+# example: on conda-forge it is playwright-python).
+CONDA_FORGE_NAME = {
+    "playwright": "playwright-python",
+}
+# Names checked to exist on conda-forge (anaconda.org/conda-forge/NAME). A new dependency
+# goes here once its conda-forge name is checked; a pip-only name then fails below.
+KNOWN_ON_CONDA_FORGE = {
+    "python", "pip", "simpy", "numpy", "pandas", "matplotlib", "pyyaml", "tqdm",
+    "jupyterlab", "ipywidgets", "playwright-python",
+}
+
 
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[ ]", requirement.strip(), maxsplit=1)[0].lower()
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower()
 
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]}
-    for extra in project["optional-dependencies"].values():
-        wanted |= {_name(r) for r in extra}
+def _spec(requirement: str) -> str:
+    """The version part of a requirement, spaces removed: 'numpy >= 1.26' -> '>=1.26'."""
+    return requirement.replace(" ", "")[len(_name(requirement)):]
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _environment() -> tuple[dict[str, str], list]:
+    """environment.yml as ({conda name: version spec}, pip part)."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
-    conda -= {"python", "pip"}
-    assert conda == wanted
-    pip_part = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
-    assert any(p.startswith("-e .[") for p in pip_part), "environment.yml installs the project"
+    assert env["channels"] == ["conda-forge"]
+    conda, pips = {}, []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pips.append(dep["pip"])
+        else:
+            assert _name(dep) not in conda, f"{dep} is listed twice"
+            conda[_name(dep)] = _spec(dep)
+    assert len(pips) == 1, "environment.yml has one pip section"
+    return conda, pips[0]
 
 
-def test_versions_agree():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        reqs += extra
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d): d.replace(" ", "") for d in env["dependencies"] if isinstance(d, str)}
-    for r in reqs:
-        assert conda[_name(r)] == r.replace(" ", ""), r
+def test_environment_yml_is_core_and_notebooks_deps_under_conda_forge_names():
+    project = _project()["project"]
+    wanted = {}
+    for r in project["dependencies"] + project["optional-dependencies"]["notebooks"]:
+        wanted[CONDA_FORGE_NAME.get(_name(r), _name(r))] = _spec(r)
+    conda, _ = _environment()
+    assert conda.pop("pip") == ""
+    assert conda.pop("python") == project["requires-python"]
+    assert conda == wanted  # same names and the same versions: nothing missing, nothing extra
 
 
-def test_package_data_is_where_the_code_reads_it():
-    from simlib.pricing import PRICES_PATH
-    from simlib.runtimes import DATA_PATH
+def test_environment_yml_names_exist_on_conda_forge():
+    conda, _ = _environment()
+    unknown = sorted(set(conda) - KNOWN_ON_CONDA_FORGE)
+    assert not unknown, f"not known conda-forge names: {unknown} (see CONDA_FORGE_NAME)"
 
-    assert PRICES_PATH.is_file() and DATA_PATH.is_file()
+
+def test_test_tools_stay_out_of_the_learners_environment():
+    project = _project()["project"]
+    conda, pip_part = _environment()
+    test_only = {CONDA_FORGE_NAME.get(_name(r), _name(r))
+                 for r in project["optional-dependencies"]["test"]}
+    test_only -= {_name(r) for r in project["dependencies"]}
+    assert not test_only & set(conda)
+    assert pip_part == ["-e .[notebooks]"]
+
+
+def test_build_backend_and_test_extra_agree_on_setuptools():
+    """tests/test_wheel.py builds without isolation, with the venv's setuptools: the
+    ``test`` extra must ask for the version the build system requires."""
+    data = _project()
+    build = [r for r in data["build-system"]["requires"] if _name(r) == "setuptools"]
+    test = [r for r in data["project"]["optional-dependencies"]["test"]
+            if _name(r) == "setuptools"]
+    assert build and test and _spec(build[0]) == _spec(test[0])
+    # The SPDX licence expression (PEP 639) needs setuptools >= 77.
+    assert data["project"]["license"] == "Apache-2.0"
+    assert _spec(build[0]) == ">=77"
+    assert "Apache License" in (ROOT / "LICENSE").read_text()[:200]
+
+
+def test_package_data_is_inside_the_package():
+    package = Path(pricing.__file__).resolve().parent
+    for path in (pricing.PRICES_PATH, runtimes.DATA_PATH):
+        assert path.is_file(), path
+        assert Path(path).resolve().is_relative_to(package), f"{path} is outside simlib/"
+    globs = _project()["tool"]["setuptools"]["package-data"]["simlib.data"]
+    shipped = {p.name for g in globs for p in (package / "data").glob(g)}
+    assert {pricing.PRICES_PATH.name, runtimes.DATA_PATH.name} <= shipped
+
+
+def _dry_run(target: str) -> list[str]:
+    """The shell lines ``make -n -B TARGET`` would run (continuations joined)."""
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return [line for line in proc.stdout.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def lab_commands() -> list[list[str]]:
+    return [shlex.split(line) for line in _dry_run("lab")]
+
+
+def test_make_lab_serves_on_localhost_with_a_token(lab_commands):
+    (lab,) = [c for c in lab_commands if c[0].endswith("/jupyter") and c[1] == "lab"]
+    assert "--ip=127.0.0.1" in lab
+    assert not [a for a in lab if re.match(r"--(ServerApp\.|LabApp\.)?ip=", a)
+                and a != "--ip=127.0.0.1"]
+    # Authentication stays JupyterLab's own: no token, password or XSRF settings at all.
+    assert not [a for a in lab if re.search(r"token|password|xsrf|allow_origin", a, re.I)]
+    assert "--LabApp.news_url=None" in lab
+
+
+def test_make_lab_turns_off_the_news_prompt(lab_commands):
+    """JupyterLab 4 asks about news whatever news_url is; the venv's default setting
+    (an overrides.d file, below the learner's own settings) answers it."""
+    (write,) = [c for c in lab_commands if ">" in c and "overrides.d" in c[-1]]
+    assert write[-1].startswith(".venv/share/jupyter/lab/settings/overrides.d/")
+    assert json.loads(write[write.index(">") - 1]) == {
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}
+    }
+
+
+def test_chromium_is_installed_without_recommends():
+    ci = (ROOT / ".ci" / "run").read_text().replace("\\\n", " ")
+    installs = [line for line in _dry_run("browser-deps") + ci.splitlines()
+                if "apt-get install" in line]
+    assert len(installs) == 2, installs
+    for line in installs:
+        assert re.search(r"apt-get install [^;']*--no-install-recommends[^;']* chromium", line)
