@@ -49,6 +49,7 @@ class SqsQueue:
         self._idle: deque[simpy.Event] = deque()  # consumers long-polling with nothing
         self._armed_at = math.inf
         self._claimed = 0  # messages the armed waiter(s) will take when they wake
+        self._next_expiry = 0  # messages before this index have met their retention check
 
     # -- levels -------------------------------------------------------------------
     def _arrived(self, now: float) -> int:
@@ -57,7 +58,37 @@ class SqsQueue:
     def visible(self, now: float) -> int:
         """ApproximateNumberOfMessagesVisible at ``now``."""
         self._release_deadlines(now)
+        if self._next_expiry < self.msgs.n and self.msgs.expires_s[self._next_expiry] <= now:
+            self._expire(now)
         return self._arrived(now) - self._next_arrival + self.visible_returned
+
+    def _expire(self, now: float) -> None:
+        """Delete the messages whose retention period ended by ``now``, wherever they are.
+
+        SQS deletes a message when its retention period ends, whether it waits in the
+        queue or is in flight (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/
+        SQSDeveloperGuide/sqs-basic-architecture.html: "automatically deleted after the
+        retention period"), so it leaves the visible and in-flight counts at that time.
+        Retention is the same for every message, so messages expire in the order they
+        were sent: one pointer walks them. Messages never received form the oldest part
+        of the arrivals not yet taken, so the receive pointer simply moves past them.
+        """
+        msgs = self.msgs
+        expires, state, n = msgs.expires_s, msgs.state, msgs.n
+        k = self._next_expiry
+        while k < n and expires[k] <= now:
+            st = state[k]
+            if st == QUEUED:
+                if k >= self._next_arrival:
+                    self._next_arrival = k + 1  # never received: an arrival not taken
+                else:
+                    self.visible_returned -= 1  # visible again (left in _returned lazily)
+                msgs.settle(k, EXPIRED, expires[k])
+            elif st == IN_FLIGHT:
+                self.in_flight -= 1  # its visibility deadline is skipped as stale
+                msgs.settle(k, EXPIRED, expires[k])
+            k += 1
+        self._next_expiry = k
 
     def next_visible_s(self) -> float:
         """Earliest time a message may become visible (an upper bound on the wait)."""
@@ -127,6 +158,9 @@ class SqsQueue:
         max_receive_count moves to the DLQ and is not delivered (as SQS redrive does).
         """
         now = self.env.now
+        k = self._next_expiry
+        if k < self.msgs.n and self.msgs.expires_s[k] <= now:
+            self._expire(now)
         rearm = now >= self._armed_at
         if rearm:
             self._armed_at = math.inf  # the armed waiter's moment has come
@@ -147,7 +181,7 @@ class SqsQueue:
             self._release_deadlines(now)
         out: list[int] = []
         limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
-        expires, rc, state, sent = msgs.expires_s, msgs.receive_count, msgs.state, msgs.sent_s
+        rc, state, sent = msgs.receive_count, msgs.state, msgs.sent_s
         n, returned = msgs.n, self._returned
         max_receives = self.max_receives
         deadline = now + self.visibility_s
@@ -164,10 +198,10 @@ class SqsQueue:
                 m = returned.popleft()[1]
             elif not arrival_ok:
                 break
-            elif taken + 1 < limit and i + 1 < n and sent[i + 1] <= now and expires[i] > now:
+            elif taken + 1 < limit and i + 1 < n and sent[i + 1] <= now:
                 # A run of two or more arrivals older than any returned message, taken
                 # in one go (batches under load): none was received before, so none is
-                # due for the DLQ, and none has expired, since the oldest has not.
+                # due for the DLQ (and none has expired: _expire ran first).
                 j = min(n, i + limit - taken)
                 if sent[j - 1] > now:
                     j = bisect.bisect_right(sent, now, i, j)
@@ -185,9 +219,6 @@ class SqsQueue:
             else:
                 m = i
                 i += 1
-            if now >= expires[m]:
-                msgs.settle(m, EXPIRED, expires[m])
-                continue
             count = rc[m]
             if max_receives is not None and count >= max_receives:
                 self.dlq_depth += 1
@@ -241,8 +272,10 @@ class SqsQueue:
         now = self.env.now
         self._release_deadlines(now)
         msgs = self.msgs
+        if self._next_expiry < msgs.n and msgs.expires_s[self._next_expiry] <= now:
+            self._expire(now)
         self.delete_calls += math.ceil(len(receipts) / limits.DELETE_BATCH_MAX)
-        states, rc, expires = msgs.state, msgs.receive_count, msgs.expires_s
+        states, rc = msgs.state, msgs.receive_count
         done: list[int] = []
         for m, token in receipts:
             state = states[m]
@@ -252,9 +285,6 @@ class SqsQueue:
                 self.in_flight -= 1
             else:  # visible again, still in the returned deque (dropped lazily)
                 self.visible_returned -= 1
-            if now >= expires[m]:
-                msgs.settle(m, EXPIRED, expires[m])
-                continue
             done.append(m)
         msgs.settle_many(done, DELETED, now)
         return len(done)
