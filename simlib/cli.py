@@ -7,11 +7,13 @@ mean and 95 % confidence interval per point.
 
 Conventions a script can rely on:
 
-- Exit codes: 0 success; 1 ``lint`` found an error (with ``--strict``, also a warning);
-  2 bad input (missing file, unknown path, value out of range, bad ``--set``, an
-  optional package that the command needs is missing); 130 interrupted; 141 stdout
-  closed early (``simlib lint x | head``). Bad input is reported as one
-  ``simlib: error: ...`` line on stderr, never as a traceback.
+- Exit codes: 0 success; 1 ``lint`` found an error (with ``--strict``, also a warning),
+  or some runs of a ``sweep`` failed (their worker process died twice; each is named
+  on stderr, the other rows are printed and written); 2 bad input (missing file,
+  unknown path, value out of range, bad ``--set``, an optional package that the
+  command needs is missing); 130 interrupted; 141 stdout closed early (``simlib lint
+  x | head``). Bad input is reported as one ``simlib: error: ...`` line on stderr,
+  never as a traceback.
 - Results go to stdout; progress bars and notes ("wrote ...", wall time) go to stderr.
 - Progress bars (tqdm) appear only once the work has taken more than a second, and only
   when stderr is a terminal; ``--progress`` forces them on (a CI log), ``--no-progress``
@@ -47,6 +49,7 @@ FRAMES = ("messages", "invocations", "timeseries", "cost")
 # A sweep prints these unless --kpis says otherwise: what the lessons' sweeps watch.
 SWEEP_KPIS = ("duplicate_executions", "messages_dlq", "throttles", "latency_p99_s",
               "cost_per_million_usd")
+DEFAULT_REPLICATIONS = 5  # seeds per point of a sweep when --replications is not given
 _NULLS = {"None", "none"}  # YAML's own null spellings (null, ~) load as None already
 
 
@@ -115,6 +118,22 @@ def parse_grid(items: Sequence[str] | None) -> dict:
             raise UsageError(f"--set {path}: given twice; list all its values in one --set")
         grid[path] = values
     return grid
+
+
+def sweep_replications(grid: dict, replications: int | None) -> int:
+    """``--replications`` (None: not given, so the default 5), checked against the grid.
+
+    Why: with one value per ``--set`` and no ``--replications``, a sweep is a single point,
+    a one-row table that looks like a comparison but compares nothing. A sweep needs two
+    or more values on some axis, or an explicit ``--replications`` of 2 or more (one
+    point's spread over seeds); one run of one point is ``simlib run``.
+    """
+    if any(len(values) > 1 for values in grid.values()) or (replications or 0) >= 2:
+        return DEFAULT_REPLICATIONS if replications is None else replications
+    path, values = next(iter(grid.items()))
+    raise UsageError(f"sweep needs two or more values for some --set (here {path}="
+                     f"{values[0]} only; e.g. --set {path}=V1,V2) or --replications >= 2; "
+                     "for one run of one point use simlib run")
 
 
 def parse_kpis(text: str | None, default: Sequence[str]) -> list[str]:
@@ -326,11 +345,14 @@ def cmd_lint(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from simlib.sweep import cpu_count, execute, plan, summarize
+    from simlib.runs_file import RunsFile, RunsFileError
+    from simlib.sweep import SweepError, cpu_count, execute, plan, summarize
 
     grid = parse_grid(args.set)
     kpis = parse_kpis(args.kpis, SUMMARY_KEYS if args.json else SWEEP_KPIS)
     out = Path(args.out) if args.out else None
+    if args.resume and out is None:
+        raise UsageError("--resume needs --out FILE, the file of the sweep to continue")
     if out is not None:
         if out.suffix not in (".csv", ".parquet"):
             raise UsageError(f"--out {args.out!r}: the file name must end in .csv or .parquet")
@@ -339,6 +361,7 @@ def cmd_sweep(args) -> int:
     if args.scheduler and not installed("distributed"):
         raise UsageError("--scheduler needs dask.distributed, which is not installed: "
                          "pip install 'serverless-lab[dask]'")
+    args.replications = sweep_replications(grid, args.replications)
     pipelines = load_pipelines(args)
     if len(pipelines) > 1:
         raise UsageError(f"{args.file} holds {len(pipelines)} pipelines; choose one with "
@@ -348,27 +371,57 @@ def cmd_sweep(args) -> int:
     workers = args.workers or cpu_count()
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else (
         "1 process" if workers == 1 else f"{workers} worker processes")
-    start = time.perf_counter()
-    with progress_bar(args.progress, len(runs), "sweep") as bar:
-        rows = execute(base, runs, lambda done, total: bar.update(done - bar.n),
-                       workers=workers, scheduler=args.scheduler)
-    wall = time.perf_counter() - start
-    frame = pd.DataFrame(rows)
-    summary = summarize(frame, list(grid), kpis)
-    if args.json:
-        records = [{k: _jsonable(v) for k, v in row.items()}
-                   for row in summary.to_dict(orient="records")]
-        print(json.dumps(records, indent=2))
-    else:
-        print(f"mean ± 95 % confidence interval (Student t) over {args.replications} "
-              f"replication{'s' * (args.replications != 1)} per point, seeds "
-              f"{args.seed}..{args.seed + args.replications - 1} shared by every point")
-        print(sweep_table(summary, list(grid), kpis).to_string(index=False))
+    # --out is written a row at a time (RunsFile), so a stopped sweep keeps its rows
+    runs_file, todo = None, list(range(len(runs)))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _write(frame, out, out.suffix[1:])
+        runs_file = RunsFile(out, [*grid, "seed", *SUMMARY_KEYS], list(grid))
+        try:
+            todo = runs_file.open(runs, resume=args.resume)
+        except RunsFileError as exc:
+            raise UsageError(f"--resume {args.out}: {exc}") from None
+        if args.resume:
+            print(f"resuming {out}: {runs_file.kept} rows already there, {len(todo)} runs "
+                  f"to go", file=sys.stderr)
+    on_row = None if runs_file is None else (lambda index, row: runs_file.append(row))
+    failures = []
+    start = time.perf_counter()
+    try:
+        with progress_bar(args.progress, len(todo), "sweep") as bar:
+            rows = execute(base, [runs[i] for i in todo],
+                           lambda done, total: bar.update(done - bar.n),
+                           workers=workers, scheduler=args.scheduler, on_row=on_row)
+    except SweepError as exc:  # some runs killed their worker; the others are in
+        rows, failures = exc.rows, exc.failures
+    except BaseException:
+        if runs_file is not None:
+            runs_file.close()
+            print(f"simlib: {runs_file.kept + runs_file.written} finished runs are in "
+                  f"{runs_file.journal}; run the same command with --resume to finish",
+                  file=sys.stderr)
+        raise
+    wall = time.perf_counter() - start
+    frame = pd.DataFrame(rows) if runs_file is None else runs_file.finish()
+    if len(frame):
+        summary = summarize(frame, list(grid), kpis)
+        if args.json:
+            records = [{k: _jsonable(v) for k, v in row.items()}
+                       for row in summary.to_dict(orient="records")]
+            print(json.dumps(records, indent=2))
+        else:
+            print(f"mean ± 95 % confidence interval (Student t) over {args.replications} "
+                  f"replication{'s' * (args.replications != 1)} per point, seeds "
+                  f"{args.seed}..{args.seed + args.replications - 1} shared by every point")
+            print(sweep_table(summary, list(grid), kpis).to_string(index=False))
+    if out is not None:
         print(f"wrote {len(frame)} runs to {out}", file=sys.stderr)
-    print(f"{len(frame)} runs in {wall:.1f} s on {where}", file=sys.stderr)
+    print(f"{len(rows)} runs in {wall:.1f} s on {where}", file=sys.stderr)
+    if failures:
+        for failure in failures:
+            print(f"simlib: run failed: {failure}", file=sys.stderr)
+        retry = "; --resume runs them again" if out is not None else ""
+        print(f"simlib: {len(failures)} of {len(todo)} runs failed, their rows are left "
+              f"out{retry}", file=sys.stderr)
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -385,9 +438,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-EPILOG = """exit codes: 0 success; 1 lint found errors (also warnings with --strict);
-2 bad input (file, path, value, --set syntax, missing optional package); 130 interrupted;
-141 output closed early. Progress bars go to stderr when it is a terminal and the work
+EPILOG = """exit codes: 0 success; 1 lint found errors (also warnings with --strict), or
+some sweep runs failed (a worker died twice on each; the other rows are kept); 2 bad
+input (file, path, value, --set syntax, missing optional package); 130 interrupted; 141
+output closed early. Progress bars go to stderr when it is a terminal and the work
 takes over a second."""
 
 
@@ -455,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", action="append", metavar="PATH=V1,V2,...",
                        help="one axis of the grid, e.g. --set queue.visibility_timeout_s="
                        "10,30,60 (repeatable: the grid is every combination)")
-    sweep.add_argument("--replications", type=_positive_int, default=5, metavar="N",
+    sweep.add_argument("--replications", type=_positive_int, default=None, metavar="N",
                        help="seeds per point (default 5)")
     sweep.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                        help="local worker processes (default: every CPU; 1 runs in this "
@@ -464,7 +518,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run on a Dask cluster instead, e.g. tcp://scheduler:8786 "
                        "(needs serverless-lab[dask])")
     sweep.add_argument("--out", metavar="FILE",
-                       help="write the tidy runs (one row per run) to FILE.csv or FILE.parquet")
+                       help="write the tidy runs (one row per run) to FILE.csv or FILE.parquet, "
+                       "each row as it finishes (Parquet: to FILE.parquet.partial.csv until "
+                       "the end), so a stopped sweep keeps them")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the --out FILE of a stopped sweep: run only the runs "
+                       "(swept values and seed) it lacks; refused if its columns differ")
     sweep.set_defaults(command=cmd_sweep)
     return parser
 

@@ -10,7 +10,9 @@ are made by copying (:meth:`Scenario.with_changes`), never by mutation.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,97 @@ from simlib import limits
 from simlib.errors import ScenarioError
 
 _INF = math.inf
+
+
+# -- errors -----------------------------------------------------------------------------
+
+class _BriefMapping(dict):
+    """A mapping as the user gave it, shown by its size in error messages.
+
+    Why: a misspelt section (``workloads:``) would otherwise be echoed whole into the one
+    error line, burying the point (the name) under its content. The value itself is kept
+    (it is still a dict, equal to the original) for programs that read ``error.value``.
+    """
+
+    def __repr__(self):
+        n = len(self)
+        return f"a mapping with {n:,} key{'s' * (n != 1)}" if n else "an empty mapping"
+
+
+class _BriefList(list):
+    """A list as the user gave it, shown by its length in error messages (as above)."""
+
+    def __repr__(self):
+        n = len(self)
+        return f"a list of {n:,} item{'s' * (n != 1)}" if n else "an empty list"
+
+
+class _BriefStr(str):
+    """A long string, shown by its start and length in error messages (as above)."""
+
+    def __repr__(self):
+        return f"{str.__repr__(self[:40])[:-1]}...' ({len(self):,} characters)"
+
+
+def _brief(value):
+    """``value``, wrapped so that an error message shows it in a few words."""
+    if isinstance(value, dict):
+        return _BriefMapping(value)
+    if isinstance(value, (list, tuple)):
+        return _BriefList(value)
+    if isinstance(value, str) and len(value) > 60:
+        return _BriefStr(value)
+    return value
+
+
+def _error(path: str, value, allowed: str) -> ScenarioError:
+    """A ScenarioError for a user-given value, which its message shows briefly."""
+    return ScenarioError(path, _brief(value), allowed)
+
+
+def _unknown(path: str, value, what: str, known) -> ScenarioError:
+    """An unknown section or field: named, with the closest known name, not echoed."""
+    text = str(path)  # a YAML key may be a number or null
+    name = text.rsplit(".", 1)[-1] if what == "field" else text.partition(".")[0]
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return _error(path, value, f"unknown {what}{hint}; known: " + ", ".join(known))
+
+
+class ConflictError(ScenarioError):
+    """Fields each in range that together break a rule (AWS rejects the combination).
+
+    ``field`` is the field the rule is stated for (``function.timeout_s`` for "the
+    function timeout must not exceed the visibility timeout"). ``sides`` states the same
+    rule from each other field's side: ``{path: (value, allowed)}``. Why: when a change
+    (``--set``, an overlay, a sweep's value) breaks the rule, the person changed one of
+    the other fields, and the message must be about the field they touched
+    (:meth:`blamed_on`), not one they never mentioned.
+    """
+
+    def __init__(self, field: str, value, allowed: str, sides: dict[str, tuple[Any, str]]):
+        super().__init__(field, value, allowed)
+        self.sides = sides
+
+    def blamed_on(self, changes: MappingABC[str, Any]) -> ScenarioError:
+        """The rule as seen from the field that ``changes`` (dotted path -> value) set.
+
+        The rule's own field when it was changed (or nothing in the rule was), else the
+        first other field that was, shown with the value as the user wrote it. A change
+        of a whole section (``{"database": {...}}``) changes each of its fields.
+        """
+
+        def changed(path: str) -> bool:
+            return path in changes or path.partition(".")[0] in changes
+
+        if changed(self.field):
+            return self
+        for path, (value, allowed) in self.sides.items():
+            if changed(path):
+                others = {p: side for p, side in self.sides.items() if p != path}
+                return ConflictError(path, changes.get(path, value), allowed,
+                                     {self.field: (self.value, self.allowed), **others})
+        return self
 
 
 def _spec(default, lo=None, hi=None, *, choices=None, optional=False, kind=None, note=""):
@@ -57,33 +150,33 @@ def _check_value(path: str, value, meta):
     if value is None:
         if meta["optional"]:
             return None
-        raise ScenarioError(path, value, _allowed_text(meta))
+        raise _error(path, value, _allowed_text(meta))
     kind = meta["kind"]
     if meta["choices"] is not None:
         if value not in meta["choices"]:
-            raise ScenarioError(path, value, _allowed_text(meta))
+            raise _error(path, value, _allowed_text(meta))
         return value
     if kind is bool:
         if not isinstance(value, bool):
-            raise ScenarioError(path, value, _allowed_text(meta))
+            raise _error(path, value, _allowed_text(meta))
         return value
     if kind is str:
         if not isinstance(value, str):
-            raise ScenarioError(path, value, "a string")
+            raise _error(path, value, "a string")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(path, value, _allowed_text(meta))
+        raise _error(path, value, _allowed_text(meta))
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
-            raise ScenarioError(path, value, _allowed_text(meta))
+            raise _error(path, value, _allowed_text(meta))
         value = int(value)
     else:
         value = float(value)
     if not math.isfinite(value):
-        raise ScenarioError(path, value, _allowed_text(meta))
+        raise _error(path, value, _allowed_text(meta))
     lo, hi = meta["lo"], meta["hi"]
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ScenarioError(path, value, _allowed_text(meta))
+        raise _error(path, value, _allowed_text(meta))
     return value
 
 
@@ -95,14 +188,12 @@ class _Section:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ScenarioError(prefix, data, "a mapping of field names to values")
+            raise _error(prefix, data, "a mapping of field names to values")
         known = {f.name: f for f in fields(cls)}
         values = {}
         for key, value in data.items():
             if key not in known:
-                raise ScenarioError(
-                    f"{prefix}.{key}", value, "unknown field; known: " + ", ".join(known)
-                )
+                raise _unknown(f"{prefix}.{key}", value, "field", known)
             values[key] = _check_value(f"{prefix}.{key}", value, known[key].metadata)
         return cls(**values)
 
@@ -262,12 +353,12 @@ class Scenario:
     def from_dict(cls, data: dict[str, Any] | None = None) -> Scenario:
         data = {} if data is None else data
         if not isinstance(data, dict):
-            raise ScenarioError("scenario", data, "a mapping of section names to mappings")
+            raise _error("scenario", data, "a mapping of section names to mappings")
         values: dict[str, Any] = {}
         for key, value in data.items():
             if key == "source":
                 if value not in _SOURCES:
-                    raise ScenarioError("source", value, "one of 'sqs', 'api'")
+                    raise _error("source", value, "one of 'sqs', 'api'")
                 values[key] = value
             elif key in _SECTIONS:
                 if key == "database" and value is None:
@@ -275,9 +366,7 @@ class Scenario:
                 else:
                     values[key] = _SECTIONS[key].from_dict(value, key)
             else:
-                raise ScenarioError(
-                    key, value, "unknown section; known: source, " + ", ".join(_SECTIONS)
-                )
+                raise _unknown(key, value, "section", ["source", *_SECTIONS])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,26 +377,29 @@ class Scenario:
         """A validated copy with dotted-path changes, e.g. ``{"queue.visibility_timeout_s": 10}``.
 
         ``{"database": None}`` removes the database; setting a database field on a
-        scenario without one starts from the database defaults.
+        scenario without one starts from the database defaults. When the changes break a
+        rule between fields, the error names the changed field (see
+        :meth:`ConflictError.blamed_on`).
         """
         data = self.to_dict()
         for path, value in changes.items():
             head, _, rest = path.partition(".")
             if not rest:
                 if head != "source" and head not in _SECTIONS:
-                    raise ScenarioError(path, value, "unknown section")
+                    raise _unknown(path, value, "section", ["source", *_SECTIONS])
                 data[head] = value
                 continue
             if head not in _SECTIONS:
-                raise ScenarioError(
-                    path, value, "a path section.field; unknown section, known: " + ", ".join(_SECTIONS)
-                )
+                raise _unknown(path, value, "section", list(_SECTIONS))
             if "." in rest:
-                raise ScenarioError(path, value, "a path of the form section.field")
+                raise _error(path, value, "a path of the form section.field")
             if data.get(head) is None:
                 data[head] = {}
             data[head][rest] = value
-        return Scenario.from_dict(data)
+        try:
+            return Scenario.from_dict(data)
+        except ConflictError as exc:
+            raise exc.blamed_on(changes) from None
 
     def get(self, path: str):
         """The value at a dotted path (``"queue.visibility_timeout_s"``)."""
@@ -329,55 +421,93 @@ def _check_consistency(s: Scenario) -> None:
     if fn.runtime not in known_runtimes():
         raise ScenarioError("function.runtime", fn.runtime, "one of " + ", ".join(known_runtimes()))
     if fn.snapstart and fn.runtime not in snapstart_runtimes():
-        raise ScenarioError(
-            "function.snapstart", True,
-            "True only for runtimes with SnapStart data: " + ", ".join(snapstart_runtimes()),
+        with_data = ", ".join(snapstart_runtimes())
+        raise ConflictError(
+            "function.snapstart", True, "True only for runtimes with SnapStart data: " + with_data,
+            {"function.runtime": (fn.runtime, f"a runtime with SnapStart data ({with_data}) "
+                                              "while function.snapstart is True")},
         )
     limit = s.account.concurrency_limit
     if fn.reserved_concurrency is not None:
         top = limit - limits.UNRESERVED_MIN
         if fn.reserved_concurrency > top:
-            raise ScenarioError(
+            raise ConflictError(
                 "function.reserved_concurrency", fn.reserved_concurrency,
                 f"0..{max(top, 0)} (account.concurrency_limit {limit} minus "
                 f"{limits.UNRESERVED_MIN} that must stay unreserved)",
+                {"account.concurrency_limit": (
+                    limit, f"at least {fn.reserved_concurrency + limits.UNRESERVED_MIN} "
+                           f"(function.reserved_concurrency {fn.reserved_concurrency} plus "
+                           f"{limits.UNRESERVED_MIN} that must stay unreserved)")},
             )
     cap = fn.reserved_concurrency if fn.reserved_concurrency is not None else limit
     if fn.reserved_concurrency is None:
         cap = limit - limits.UNRESERVED_MIN if limit > limits.UNRESERVED_MIN else limit
     if fn.provisioned_concurrency > cap:
-        raise ScenarioError(
-            "function.provisioned_concurrency", fn.provisioned_concurrency,
+        pc = fn.provisioned_concurrency
+        if fn.reserved_concurrency is not None:
+            side = {"function.reserved_concurrency": (
+                fn.reserved_concurrency, f"at least function.provisioned_concurrency ({pc})")}
+        else:
+            side = {"account.concurrency_limit": (
+                limit, f"at least {pc + limits.UNRESERVED_MIN} (function.provisioned_concurrency "
+                       f"{pc} plus {limits.UNRESERVED_MIN} that must stay unreserved)")}
+        raise ConflictError(
+            "function.provisioned_concurrency", pc,
             f"0..{cap} (at most the reserved concurrency, and leaving "
-            f"{limits.UNRESERVED_MIN} unreserved in the account)",
+            f"{limits.UNRESERVED_MIN} unreserved in the account)", side,
         )
     if h.duration_distribution == "lognormal" and h.duration_p99_s <= h.duration_median_s:
-        raise ScenarioError(
-            "handler.duration_p99_s", h.duration_p99_s,
-            f"greater than handler.duration_median_s ({h.duration_median_s:g}) for a lognormal",
+        p99, median = h.duration_p99_s, h.duration_median_s
+        raise ConflictError(
+            "handler.duration_p99_s", p99,
+            f"greater than handler.duration_median_s ({median:g}) for a lognormal",
+            {"handler.duration_median_s": (
+                median, f"less than handler.duration_p99_s ({p99:g}) for a lognormal"),
+             "handler.duration_distribution": (
+                "lognormal", f"'exponential' or 'constant' while handler.duration_p99_s "
+                             f"({p99:g}) is not above handler.duration_median_s ({median:g})")},
         )
     if s.source == "sqs":
         if fn.timeout_s > q.visibility_timeout_s:
-            raise ScenarioError(
+            why = ("AWS rejects an event source mapping whose function timeout exceeds "
+                   "the queue's visibility timeout")
+            raise ConflictError(
                 "function.timeout_s", fn.timeout_s,
-                f"at most queue.visibility_timeout_s ({q.visibility_timeout_s:g}); "
-                "AWS rejects an event source mapping whose function timeout exceeds "
-                "the queue's visibility timeout",
+                f"at most queue.visibility_timeout_s ({q.visibility_timeout_s:g}); {why}",
+                {"queue.visibility_timeout_s": (
+                    q.visibility_timeout_s, f"at least function.timeout_s ({fn.timeout_s:g}); "
+                                            f"{why}"),
+                 "source": ("sqs", f"'api' while function.timeout_s ({fn.timeout_s:g}) is "
+                                   f"above queue.visibility_timeout_s "
+                                   f"({q.visibility_timeout_s:g}); {why}")},
             )
         if m.batch_size > 10 and m.batching_window_s < 1:
-            raise ScenarioError(
+            raise ConflictError(
                 "mapping.batching_window_s", m.batching_window_s,
                 ">= 1 when mapping.batch_size is above 10 (AWS requires a batching window)",
+                {"mapping.batch_size": (
+                    m.batch_size, f"at most 10 while mapping.batching_window_s is below 1 "
+                                  f"({m.batching_window_s:g}); AWS requires a batching "
+                                  "window of at least 1 s for batches above 10")},
             )
     w = s.workload
     if w.pattern == "trace" and not w.trace_path:
-        raise ScenarioError("workload.trace_path", w.trace_path, "a CSV path when pattern is 'trace'")
+        raise ConflictError(
+            "workload.trace_path", w.trace_path, "a CSV path when pattern is 'trace'",
+            {"workload.pattern": ("trace", "'trace' only with workload.trace_path set to a "
+                                           "CSV file")})
     if w.pattern == "trace" and not Path(w.trace_path).is_file():
-        raise ScenarioError("workload.trace_path", w.trace_path, "an existing CSV file")
+        raise ConflictError(
+            "workload.trace_path", w.trace_path, "an existing CSV file",
+            {"workload.pattern": ("trace", "'trace' only with workload.trace_path naming an "
+                                           f"existing CSV file (it is {w.trace_path!r})")})
     db = s.database
     pool = db.proxy_max_connections if db is not None else None
     if pool is not None and pool > db.max_connections:
-        raise ScenarioError(
+        raise ConflictError(
             "database.proxy_max_connections", pool,
             f"1..{db.max_connections} (database.max_connections)",
+            {"database.max_connections": (
+                db.max_connections, f"at least database.proxy_max_connections ({pool})")},
         )

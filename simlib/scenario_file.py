@@ -2,7 +2,7 @@
 
 Why a file format at all: an architect keeps a pipeline's description next to the code
 it models and runs it from the command line. The file has exactly the sections and field
-names of :meth:`Scenario.from_dict` (design.md, "Scenario (stable names)"), so there is
+names of :meth:`Scenario.from_dict` (docs/design.md, "Scenario (stable names)"), so there is
 no second vocabulary to learn or to drift. Loading is safe (no Python objects from YAML),
 and every mistake is one :class:`ScenarioFileError` that names the file, the line where
 it can be found, the dotted key path, the value and the allowed range.
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from simlib.errors import ScenarioError
-from simlib.scenario import Scenario
+from simlib.scenario import ConflictError, Scenario
 
 
 class ScenarioFileError(ScenarioError):
@@ -45,8 +45,92 @@ class ScenarioFileError(ScenarioError):
 
 # -- reading YAML -------------------------------------------------------------------------
 
-class _ScenarioLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and reads ``1e5`` as a number.
+# A file a user points at may come from anyone, so reading it is bounded in size, in what
+# YAML aliases may expand to, and in nesting: whatever the file holds, loading ends
+# within a second in one error line instead of hanging or filling the memory.
+#
+# Size: CloudFormation takes a template body of at most 1 MB from S3, and 51,200 bytes
+# sent inline in the request (AWS CloudFormation User Guide, "AWS CloudFormation
+# quotas"); a scenario file or overlay is a few hundred bytes. A file larger than the
+# largest template AWS accepts (comments count there too) is refused before a byte is
+# read. At the limit, PyYAML's Python loader (needed to count aliases and to report
+# lines) takes a few seconds: slow, but bounded.
+MAX_FILE_BYTES = 1024 * 1024
+# Aliases: each use of ``*name`` stands for the whole anchored value. Nine anchors of nine
+# aliases each ("billion laughs") are 300 bytes that stand for 9 ** 9 values, which any
+# walk over the data (a check, an error message) would never finish. Templates and
+# scenario files use anchors rarely and for small blocks (shared environment variables,
+# one repeated number); 100,000 values from aliases is far above that and still a
+# fraction of a second to walk.
+MAX_ALIAS_VALUES = 100_000
+# Nesting: real templates nest about a dozen levels; PyYAML composes recursively, so a
+# file of 5,000 opening brackets would otherwise end in a RecursionError traceback.
+MAX_DEPTH = 100
+
+
+class _Refused(yaml.composer.ComposerError):
+    """A file refused by a loading bound: reported as it is, not as "not valid YAML"."""
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses alias bombs, recursive aliases and very deep nesting.
+
+    PyYAML composes an alias as a reference to the anchored node, so the bomb costs
+    nothing until someone walks it; counting, at each alias, how many values the anchored
+    node expands to (memoised per node, so linear in the file) catches it while the
+    file is still being read. An alias to a collection that is still open (``&a [*a]``)
+    would be an endless value and is refused as well. Normal anchors and ``<<`` merge
+    keys keep working.
+    """
+
+    def compose_document(self):
+        self._alias_values, self._expanded, self._depth = 0, {}, 0
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            self._count_alias(self.peek_event())
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(None, None, f"YAML nesting = more than {MAX_DEPTH} levels is "
+                               f"not allowed: at most {MAX_DEPTH} levels",
+                               self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _count_alias(self, event) -> None:
+        node = self.anchors.get(event.anchor)
+        if node is None:
+            return  # PyYAML reports the undefined alias itself
+        if node.end_mark is None:
+            raise _Refused(None, None, f"alias *{event.anchor} is not allowed: an alias "
+                           "inside its own anchor would make an endless value",
+                           event.start_mark)
+        self._alias_values += self._size(node)
+        if self._alias_values > MAX_ALIAS_VALUES:
+            raise _Refused(None, None, f"YAML aliases = {self._alias_values:,} values by "
+                           f"this line is not allowed: at most {MAX_ALIAS_VALUES:,} values "
+                           "may come from aliases (an alias bomb?)", event.start_mark)
+
+    def _size(self, node) -> int:
+        """How many values ``node`` stands for once every alias in it is expanded."""
+        size = self._expanded.get(id(node))
+        if size is None:
+            if isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            else:
+                size = 1
+            self._expanded[id(node)] = size
+        return size
+
+
+class _ScenarioLoader(BoundedLoader):
+    """BoundedLoader that refuses duplicate keys and reads ``1e5`` as a number.
 
     PyYAML follows YAML 1.1, where ``1e5`` (no dot) is a string; a user writing
     ``rate_per_s: 1e5`` means the number, as YAML 1.2 and JSON do. A duplicate key would
@@ -74,17 +158,36 @@ _ScenarioLoader.add_implicit_resolver(
 )
 
 
+def _too_big(path: Path, size: str) -> ScenarioFileError:
+    return ScenarioFileError(
+        path, "file size", size, f"at most {MAX_FILE_BYTES:,} bytes",
+        message=f"file size = {size} bytes is not allowed: at most {MAX_FILE_BYTES:,} bytes "
+                "(a CloudFormation template may have at most 1 MB)",
+    )
+
+
 def read_text(path: Path) -> str:
-    """The file's text, or a :class:`ScenarioFileError` saying why it cannot be read."""
+    """The file's text, or a :class:`ScenarioFileError` saying why it cannot be read.
+
+    A file over :data:`MAX_FILE_BYTES` is refused from its size alone, and at most that
+    much is ever read (a file that grows meanwhile is refused too).
+    """
     if not path.exists():
         raise ScenarioFileError(path, "file", str(path), "", message="no such file")
     if not path.is_file():
         raise ScenarioFileError(path, "file", str(path), "", message="not a file")
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(path, f"{size:,}")
+        with path.open(encoding="utf-8") as f:
+            text = f.read(MAX_FILE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioFileError(path, "file", str(path), "",
                                 message=f"cannot be read: {exc}") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise _too_big(path, f"more than {MAX_FILE_BYTES:,}")
+    return text
 
 
 def yaml_error(path: Path, exc: yaml.YAMLError) -> ScenarioFileError:
@@ -94,6 +197,8 @@ def yaml_error(path: Path, exc: yaml.YAMLError) -> ScenarioFileError:
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     text = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    if isinstance(exc, _Refused):  # a loading bound, which names its own limit
+        text = problem
     return ScenarioFileError(path, "yaml", None, problem, line=line, message=text)
 
 
@@ -198,12 +303,27 @@ def load_overlay(path) -> dict:
                 continue
             elif key in sections:
                 sections[key].from_dict(value, key)
-            else:
-                raise ScenarioError(key, value,
-                                    "unknown section; known: source, " + ", ".join(sections))
+            else:  # Scenario's own error: the name, the closest section, not the content
+                Scenario.from_dict({key: value})
     except ScenarioError as exc:
         raise _wrap(path, node, exc) from None
     return data
+
+
+def overlay_changes(overlay: dict | None) -> dict:
+    """An overlay as dotted-path changes: ``{"queue": {"x": 1}}`` -> ``{"queue.x": 1}``.
+
+    Why: when a scenario breaks a rule between two fields only once the overlay is laid
+    over it, the error must name the field the overlay set
+    (:meth:`~simlib.scenario.ConflictError.blamed_on` takes these changes).
+    """
+    changes = {}
+    for key, value in (overlay or {}).items():
+        if isinstance(value, dict):
+            changes.update({f"{key}.{name}": v for name, v in value.items()})
+        else:
+            changes[key] = value
+    return changes
 
 
 def apply_overlay(base: dict, overlay: dict | None) -> dict:
@@ -244,7 +364,14 @@ def load_any(path, overlay: dict | None = None) -> dict[str, Scenario]:
     try:
         scenario = Scenario.from_dict(apply_overlay(_anchor_paths(data, path), overlay))
     except ScenarioError as exc:
-        err = _wrap(path, node, exc)
-        err.args = (err.args[0] + " (with the overlay applied)",)
+        changes = overlay_changes(overlay)
+        if isinstance(exc, ConflictError):
+            exc = exc.blamed_on(changes)
+        if exc.field in changes:  # the overlay's value: no line of this file to point at
+            err = ScenarioFileError(path, exc.field, exc.value, exc.allowed)
+            err.args = (err.args[0] + " (set by the overlay)",)
+        else:
+            err = _wrap(path, node, exc)
+            err.args = (err.args[0] + " (with the overlay applied)",)
         raise err from None
     return {path.stem: scenario}

@@ -25,8 +25,15 @@ import yaml
 
 from simlib.errors import ScenarioError
 from simlib.runtimes import known_runtimes
-from simlib.scenario import Scenario
-from simlib.scenario_file import ScenarioFileError, apply_overlay, read_text, yaml_error
+from simlib.scenario import ConflictError, Scenario
+from simlib.scenario_file import (
+    BoundedLoader,
+    ScenarioFileError,
+    apply_overlay,
+    overlay_changes,
+    read_text,
+    yaml_error,
+)
 
 # AWS defaults for what a template leaves out. Sources: CloudFormation User Guide,
 # "AWS::Lambda::Function" (MemorySize 128 MB, Timeout 3 s; also "Configure Lambda function
@@ -56,8 +63,12 @@ _TEMPLATE_KEYS = ("Resources", "AWSTemplateFormatVersion", "Transform")
 
 # -- loading ------------------------------------------------------------------------------
 
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags as their long forms."""
+class _TemplateLoader(BoundedLoader):
+    """SafeLoader that reads CloudFormation short-form tags as their long forms.
+
+    A :class:`~simlib.scenario_file.BoundedLoader`: a template is a file a user points
+    at, so it gets the same bounds on aliases and nesting as a scenario file.
+    """
 
 
 def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
@@ -81,6 +92,8 @@ def load_document(path) -> Any:
     """Parse a template (or any YAML / JSON file) with short tags tolerated.
 
     JSON when the text starts with ``{``, YAML otherwise; errors name the file and line.
+    The file's size, YAML aliases and nesting are bounded (see
+    :data:`~simlib.scenario_file.MAX_FILE_BYTES`).
     """
     path = Path(path)
     text = read_text(path)
@@ -90,6 +103,11 @@ def load_document(path) -> Any:
         except json.JSONDecodeError as exc:
             raise ScenarioFileError(path, "json", None, exc.msg, line=exc.lineno,
                                     message=f"not valid JSON: {exc.msg}") from None
+        except RecursionError:  # Python's JSON reader recurses once per nesting level
+            raise ScenarioFileError(path, "json", None, "",
+                                    message="not valid JSON: nested too deeply for Python's "
+                                            "JSON reader (a template nests about a dozen "
+                                            "levels)") from None
     try:
         return yaml.load(text, Loader=_TemplateLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
@@ -187,8 +205,11 @@ class Pipeline:
         try:
             return Scenario.from_dict(apply_overlay(base, overlay))
         except ScenarioError as exc:
+            changes = overlay_changes(overlay)
+            if isinstance(exc, ConflictError):  # name the overlay's field, if it set one
+                exc = exc.blamed_on(changes)
             fact = _SCENARIO_TO_FACT.get(exc.field)
-            key = self.source_of(fact) if fact and fact not in overlay_fn else "overlay"
+            key = self.source_of(fact) if fact and exc.field not in changes else "overlay"
             raise ScenarioFileError(
                 self.template, f"{exc.field} (from {key}, pipeline {self.name})",
                 exc.value, exc.allowed,

@@ -14,12 +14,12 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
+_COMMON = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
 settings.register_profile("ci", derandomize=True, max_examples=25, **_COMMON)
 settings.register_profile("deep", derandomize=False, max_examples=10_000, **_COMMON)
 PROFILE = os.environ.get("SIMLIB_HYPOTHESIS_PROFILE", "ci")

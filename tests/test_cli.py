@@ -124,7 +124,8 @@ def test_a_set_that_breaks_one_pipeline_names_it(capsys):
     # InvoicesFunction's timeout is 15 s, EmailFunction's 5 s: a 10 s visibility breaks one
     code, _, err = run_cli(capsys, "run", DATA / "sam-two-pipelines.yaml", "--set",
                            "queue.visibility_timeout_s=10")
-    assert_one_clear_error(code, err, "pipeline InvoicesFunction", "function.timeout_s")
+    assert_one_clear_error(code, err, "pipeline InvoicesFunction: queue.visibility_timeout_s = "
+                                      "10 is not allowed: at least function.timeout_s (15)")
 
 
 def test_run_with_an_overlay(capsys, tmp_path):
@@ -178,8 +179,27 @@ def test_parquet_without_pyarrow_says_how_to_get_it(capsys, scenario_file, tmp_p
                                                   "visibility_timeout_s"]),
     (["run", "{file}", "--set", "queue.visibility_timeout_s=50000"],
      ["queue.visibility_timeout_s = 50000", "0..43,200"]),
+    # a --set that breaks a rule between two fields names the field it set, both ways
     (["run", "{file}", "--set", "queue.visibility_timeout_s=2"],
-     ["function.timeout_s", "at most queue.visibility_timeout_s (2)"]),
+     ["error: queue.visibility_timeout_s = 2 is not allowed: at least function.timeout_s (5)"]),
+    (["run", "{file}", "--set", "function.timeout_s=60"],
+     ["error: function.timeout_s = 60.0 is not allowed: at most queue.visibility_timeout_s "
+      "(30)"]),
+    (["sweep", "{file}", "--set", "queue.visibility_timeout_s=60,2"],
+     ["error: queue.visibility_timeout_s = 2 is not allowed: at least function.timeout_s (5)"]),
+    # a misspelt name is named, with the closest known one, and not echoed
+    (["run", "{file}", "--set", "workloads.rate_per_s=5"],
+     ["workloads.rate_per_s = 5 is not allowed: unknown section (did you mean workload?)"]),
+    (["run", "{file}", "--set", "queue.visibility_timeout=5"],
+     ["unknown field (did you mean visibility_timeout_s?)"]),
+    (["run", "{misspelt}"], ["misspelt.yaml line 1: workloads = a mapping with 2 keys is not "
+                             "allowed: unknown section (did you mean workload?)"]),
+    # a sweep of one point and one replication compares nothing
+    (["sweep", "{file}", "--set", "mapping.max_concurrency=10"],
+     ["sweep needs two or more values for some --set", "mapping.max_concurrency=10",
+      "or --replications >= 2"]),
+    (["sweep", "{file}", "--set", "mapping.max_concurrency=10", "--replications", "1"],
+     ["sweep needs two or more values for some --set"]),
     (["run", "{file}", "--set", "mapping.batch_size"], ["--set", "expected PATH=VALUE"]),
     (["run", "{file}", "--set", "function.architecture=arm"],
      ["function.architecture = 'arm'", "'x86_64', 'arm64'"]),
@@ -188,7 +208,7 @@ def test_parquet_without_pyarrow_says_how_to_get_it(capsys, scenario_file, tmp_p
     (["sweep", "{file}"], ["needs at least one --set"]),
     (["sweep", "{file}", "--set", "mapping.batch_size=1,0"],
      ["mapping.batch_size = 0", "1..10,000"]),
-    (["sweep", "{file}", "--set", "mapping.batch_size=1", "--out", "{dir}/runs.txt"],
+    (["sweep", "{file}", "--set", "mapping.batch_size=1,2", "--out", "{dir}/runs.txt"],
      ["--out", ".csv or .parquet"]),
     (["sweep", str(DATA / "sam-two-pipelines.yaml"), "--set", "mapping.batch_size=1,2"],
      ["2 pipelines", "--pipeline", "InvoicesFunction, EmailFunction"]),
@@ -196,7 +216,10 @@ def test_parquet_without_pyarrow_says_how_to_get_it(capsys, scenario_file, tmp_p
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(capsys, scenario_file, tmp_path, argv,
                                                  needles):
-    paths = {"file": scenario_file, "missing": tmp_path / "missing.yaml", "dir": tmp_path}
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text("workloads:\n  rate_per_s: 5\n  duration_s: 30\n")
+    paths = {"file": scenario_file, "missing": tmp_path / "missing.yaml", "dir": tmp_path,
+             "misspelt": misspelt}
     code, out, err = run_cli(capsys, *(a.format(**paths) for a in argv))
     assert_one_clear_error(code, err, *needles)
     assert out == ""
@@ -281,6 +304,15 @@ def test_sweep_prints_mean_and_interval_and_writes_tidy_runs(capsys, scenario_fi
     cell = f"{format_value(mean)} ± {format_value(half)}"
     assert lines[2].split()[:2] == ["1", "3"] and cell in lines[2]
     assert "6 runs" in err and "1 process" in err
+
+
+def test_a_sweep_of_one_point_needs_replications_asked_for(capsys, scenario_file):
+    code, out, err = run_cli(capsys, "sweep", scenario_file, "--set", "mapping.batch_size=5",
+                             "--replications", 2, "--workers", 1, "--json",
+                             "--kpis", "executions")
+    assert code == 0, err
+    (point,) = json.loads(out)
+    assert point["mapping.batch_size"] == 5 and point["n"] == 2
 
 
 def test_sweep_grid_on_two_workers_and_json(capsys, scenario_file):

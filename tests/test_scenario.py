@@ -135,7 +135,7 @@ def test_with_changes_returns_new_validated_copy():
         s.with_changes({"function.timeout_s": 60})
     with pytest.raises(ScenarioError, match=r"queue\.bogus"):
         s.with_changes({"queue.bogus": 1})
-    with pytest.raises(ScenarioError, match=r"bogus\.field = 1 .*unknown section, known: workload"):
+    with pytest.raises(ScenarioError, match=r"bogus\.field = 1 .*unknown section; known: workload"):
         s.with_changes({"bogus.field": 1})
     with pytest.raises(ScenarioError, match=r"queue\.a\.b = 1 .*a path of the form section\.field"):
         s.with_changes({"queue.a.b": 1})
@@ -216,7 +216,8 @@ ERRORS = [
      r"workload\.trace_path = None is not allowed: a CSV path"),
     ({"source": "kafka"}, r"source = 'kafka' is not allowed: one of 'sqs', 'api'"),
     # unknown section / field
-    ({"bogus": {}}, r"bogus = \{\} is not allowed: unknown section; known: source, workload"),
+    ({"bogus": {}}, r"bogus = an empty mapping is not allowed: unknown section; known: source, "
+                    r"workload"),
     ({"queue": {"bogus": 1}},
      r"queue\.bogus = 1 is not allowed: unknown field; known: visibility_timeout_s"),
     # wrong types
@@ -245,6 +246,111 @@ def test_bad_input_raises_scenario_error_naming_field_value_and_range(data, mess
         Scenario.from_dict(data)
     assert isinstance(err.value, ValueError)
     assert err.value.field in str(err.value) and err.value.allowed
+
+
+# -- errors: a misspelt name is named, with the closest known one, and not echoed ---------
+
+def test_a_misspelt_section_names_the_key_suggests_the_section_and_hides_its_content():
+    section = {"rate_per_s": 5, "duration_s": 30, "pattern": "poisson"}
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict({"workloads": section})
+    assert str(err.value) == ("workloads = a mapping with 3 keys is not allowed: unknown "
+                              "section (did you mean workload?); known: source, workload, "
+                              "queue, mapping, function, handler, database, account, caller, "
+                              "run")
+    assert err.value.field == "workloads" and err.value.value == section  # kept for programs
+    with pytest.raises(ScenarioError, match=r"^workloads\.rate_per_s = 5 is not allowed: .*"
+                                            r"\(did you mean workload\?\)"):
+        Scenario().with_changes({"workloads.rate_per_s": 5})
+    with pytest.raises(ScenarioError, match=r"^workloads = None is not allowed: unknown "
+                                            r"section \(did you mean workload\?\)"):
+        Scenario().with_changes({"workloads": None})
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"queue": {"visibility_timeout": 30}},
+     "queue.visibility_timeout = 30 is not allowed: unknown field (did you mean "
+     "visibility_timeout_s?); known: visibility_timeout_s, max_receive_count, retention_s"),
+    ({"queue": {"visibility_timeout": {"s": 30, "m": 0.5}}},
+     "queue.visibility_timeout = a mapping with 2 keys is not allowed: unknown field (did "
+     "you mean visibility_timeout_s?)"),
+    ({"handler": {"failure": [0.1, 0.2, 0.3]}},
+     "handler.failure = a list of 3 items is not allowed: unknown field (did you mean "
+     "failure_rate?)"),
+    ({"lambda": {"memory_mb": 512}},
+     "lambda = a mapping with 1 key is not allowed: unknown section; known: source"),
+    ({"workloads": "x" * 500}, "workloads = 'xxxxxxxxxxxxxxx"),
+    ({"queue": list(range(1000))}, "queue = a list of 1,000 items is not allowed: a mapping"),
+    ({"function": {"memory_mb": [512, 1024]}},
+     "function.memory_mb = a list of 2 items is not allowed: an integer in 128..10,240"),
+])
+def test_unknown_or_misshapen_values_are_named_briefly(data, message):
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(data)
+    assert str(err.value).startswith(message)
+    assert len(str(err.value)) < 300  # one short line, whatever the value held
+
+
+# -- errors: a change that breaks a rule between two fields names the changed field ------
+
+# (base scenario, the change, the message that names the changed field)
+CONFLICTS = [
+    ({}, {"queue.visibility_timeout_s": 10},
+     "queue.visibility_timeout_s = 10 is not allowed: at least function.timeout_s (30)"),
+    ({}, {"function.timeout_s": 60},
+     "function.timeout_s = 60.0 is not allowed: at most queue.visibility_timeout_s (30)"),
+    ({"source": "api", "function": {"timeout_s": 60}}, {"source": "sqs"},
+     "source = 'sqs' is not allowed: 'api' while function.timeout_s (60) is above "
+     "queue.visibility_timeout_s (30)"),
+    ({"function": {"reserved_concurrency": 500}}, {"account.concurrency_limit": 400},
+     "account.concurrency_limit = 400 is not allowed: at least 600 "
+     "(function.reserved_concurrency 500 plus 100 that must stay unreserved)"),
+    ({"function": {"reserved_concurrency": 20, "provisioned_concurrency": 10}},
+     {"function.reserved_concurrency": 5},
+     "function.reserved_concurrency = 5 is not allowed: at least "
+     "function.provisioned_concurrency (10)"),
+    ({"function": {"provisioned_concurrency": 500}}, {"account.concurrency_limit": 550},
+     "account.concurrency_limit = 550 is not allowed: at least 600 "
+     "(function.provisioned_concurrency 500 plus 100 that must stay unreserved)"),
+    ({"handler": {"duration_median_s": 0.1, "duration_p99_s": 0.5}},
+     {"handler.duration_median_s": 0.5},
+     "handler.duration_median_s = 0.5 is not allowed: less than handler.duration_p99_s (0.5) "
+     "for a lognormal"),
+    ({"handler": {"duration_distribution": "constant", "duration_median_s": 0.5,
+                  "duration_p99_s": 0.1}}, {"handler.duration_distribution": "lognormal"},
+     "handler.duration_distribution = 'lognormal' is not allowed: 'exponential' or "
+     "'constant' while handler.duration_p99_s (0.1) is not above handler.duration_median_s "
+     "(0.5)"),
+    ({}, {"mapping.batch_size": 100},
+     "mapping.batch_size = 100 is not allowed: at most 10 while mapping.batching_window_s is "
+     "below 1 (0)"),
+    ({}, {"workload.pattern": "trace"},
+     "workload.pattern = 'trace' is not allowed: 'trace' only with workload.trace_path set"),
+    ({"database": {"proxy": True, "proxy_max_connections": 100}},
+     {"database.max_connections": 50},
+     "database.max_connections = 50 is not allowed: at least "
+     "database.proxy_max_connections (100)"),
+    ({"function": {"runtime": "java21", "snapstart": True}},
+     {"function.runtime": "python3.13"},
+     "function.runtime = 'python3.13' is not allowed: a runtime with SnapStart data "),
+]
+
+
+@pytest.mark.parametrize("base, changes, message", CONFLICTS,
+                         ids=[next(iter(c)) for _, c, _ in CONFLICTS])
+def test_a_change_that_breaks_a_cross_field_rule_names_the_changed_field(base, changes,
+                                                                         message):
+    scenario = Scenario.from_dict(base)
+    with pytest.raises(ScenarioError) as err:
+        scenario.with_changes(changes)
+    assert str(err.value).startswith(message), str(err.value)
+    assert err.value.field == next(iter(changes))
+
+
+def test_changing_both_sides_of_a_rule_names_the_rule_s_own_field():
+    with pytest.raises(ScenarioError, match=r"^function\.timeout_s = 90\.0 is not allowed: "
+                                            r"at most queue\.visibility_timeout_s \(60\)"):
+        Scenario().with_changes({"queue.visibility_timeout_s": 60, "function.timeout_s": 90})
 
 
 def test_timeout_above_visibility_is_allowed_for_api_source():

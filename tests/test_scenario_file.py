@@ -112,8 +112,8 @@ def test_a_relative_trace_path_is_relative_to_the_file(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, pattern", [
     ("queue:\n  visibility_timeout: 30\n",
-     (r"s\.yaml line 2: queue\.visibility_timeout = 30 is not allowed: unknown field; "
-     r"known: visibility_timeout_s")),
+     (r"s\.yaml line 2: queue\.visibility_timeout = 30 is not allowed: unknown field \(did "
+     r"you mean visibility_timeout_s\?\); known: visibility_timeout_s")),
     ("function:\n  memory_mb: big\n",
      r"s\.yaml line 2: function\.memory_mb = 'big' is not allowed: an integer in 128\.\.10,240"),
     ("workload: {}\nqueue:\n  max_receive_count: 5\n  retention_s: 10\n",
@@ -121,8 +121,8 @@ def test_a_relative_trace_path_is_relative_to_the_file(tmp_path, monkeypatch):
     ("mapping:\n  report_batch_item_failures: yes please\n",
      r"line 2: mapping\.report_batch_item_failures = 'yes please' is not allowed: True or False"),
     ("lambda:\n  memory_mb: 512\n",
-     (r"s\.yaml line 1: lambda = \{'memory_mb': 512\} is not allowed: unknown section; known: "
-     r"source, workload")),
+     (r"s\.yaml line 1: lambda = a mapping with 1 key is not allowed: unknown section; "
+     r"known: source, workload")),
     ("source: sns\n", r"line 1: source = 'sns' is not allowed: one of 'sqs', 'api'"),
     ("queue: 30\n", r"line 1: queue = 30 is not allowed: a mapping of field names"),
     ("function:\n  timeout_s: 60\n",
@@ -229,8 +229,37 @@ def test_load_any_applies_an_overlay_to_a_scenario_file(tmp_path):
 def test_load_any_names_the_file_when_the_overlay_breaks_the_scenario(tmp_path):
     path = write(tmp_path, "queue:\n  visibility_timeout_s: 30\n")
     with pytest.raises(ScenarioFileError, match=r"s\.yaml: function\.timeout_s = 60\.0 .*"
-                                                r"\(with the overlay applied\)"):
+                                                r"\(set by the overlay\)"):
         load_any(path, overlay={"function": {"timeout_s": 60}})
+    # a rule the file itself breaks, the overlay aside, names the file's field and line
+    path = write(tmp_path, "function:\n  timeout_s: 60\nqueue:\n  visibility_timeout_s: 30\n")
+    with pytest.raises(ScenarioFileError, match=r"s\.yaml line 2: function\.timeout_s = 60\.0 "
+                                                r".*\(with the overlay applied\)"):
+        load_any(path, overlay={"workload": {"rate_per_s": 5}})
+
+
+def test_an_overlay_that_breaks_a_rule_names_its_own_field(tmp_path):
+    # The file is fine (timeout 30 = visibility 30); the overlay lowers the visibility.
+    path = write(tmp_path, "queue:\n  visibility_timeout_s: 30\nfunction:\n  timeout_s: 30\n")
+    with pytest.raises(ScenarioFileError) as info:
+        load_any(path, overlay={"queue": {"visibility_timeout_s": 10}})
+    assert str(info.value) == (
+        f"{path}: queue.visibility_timeout_s = 10 is not allowed: at least function.timeout_s "
+        "(30); AWS rejects an event source mapping whose function timeout exceeds the "
+        "queue's visibility timeout (set by the overlay)")
+    assert info.value.field == "queue.visibility_timeout_s" and info.value.line is None
+
+
+def test_a_misspelt_section_is_named_with_a_suggestion_and_not_echoed(tmp_path):
+    text = "workloads:\n  rate_per_s: 5\n  duration_s: 30\n  pattern: poisson\n"
+    for load in (load_scenario_file, load_overlay):
+        with pytest.raises(ScenarioFileError) as info:
+            load(write(tmp_path, text))
+        message = str(info.value)
+        assert message.startswith(f"{tmp_path / 's.yaml'} line 1: workloads = a mapping with 3 "
+                                  "keys is not allowed: unknown section (did you mean "
+                                  "workload?); known: source, workload, queue"), message
+        assert "rate_per_s" not in message and "poisson" not in message
 
 
 def test_load_any_reads_a_template_as_one_scenario_per_pipeline():
@@ -245,3 +274,162 @@ def test_load_any_tells_templates_apart_by_their_top_level_keys(tmp_path):
     with pytest.raises(ScenarioFileError, match="Resources = None is not allowed: a mapping of "
                                                 "logical ids"):
         load_any(path)
+
+
+# -- hostile files: alias bombs, huge files, deep nesting ---------------------------------
+#
+# A scenario file or template may come from anyone (a pull request, a download). Whatever
+# it holds, loading it must end within a second in one line naming the file and the
+# limit, never hang or eat the machine's memory. Each case runs in a child process, which
+# measures the load alone (not Python's start-up or simlib's imports) with the child's own
+# peak RSS, and which a timeout can stop if the loader does hang.
+
+MEASURE = r"""
+import contextlib, io, json, resource, sys, time
+from simlib import cli
+from simlib.scenario_file import load_any, load_overlay, load_scenario_file
+from simlib.template import read_template
+
+what, path = sys.argv[1], sys.argv[2]
+apis = {"scenario": load_scenario_file, "overlay": load_overlay, "template": read_template,
+        "any": load_any}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+if what in apis:
+    try:
+        apis[what](path)
+        outcome, message = "loaded", ""
+    except ValueError as exc:
+        outcome, message = type(exc).__name__, str(exc)
+else:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        outcome = cli.main([what, path])
+    message = err.getvalue()
+seconds = time.perf_counter() - start
+grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps({"outcome": outcome, "message": message, "seconds": seconds,
+                  "grown_mb": grown_mb}))
+"""
+
+
+def measure(what: str, path: Path) -> dict:
+    """Load ``path`` with ``what`` (an API name, or ``run`` / ``lint``) in a child process."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    def cap_memory():  # a hanging loader must not take the machine down with it
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    try:
+        done = subprocess.run([sys.executable, "-c", MEASURE, what, str(path)],
+                              capture_output=True, text=True, timeout=20,
+                              preexec_fn=cap_memory)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what} {path.name}: still loading after 20 s")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> list[str]:
+    """YAML lines of anchors a0..a{levels-1}: each a list of ``width`` copies of the last.
+
+    The last anchor stands for width ** levels scalars (9 ** 9 = 387 million): a few
+    hundred bytes that a naive reader expands without end ("billion laughs").
+    """
+    lines = ["  - &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"  - &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return lines
+
+
+def scenario_bomb(tmp_path: Path) -> Path:
+    return write(tmp_path, "\n".join(["x-lol:", *alias_bomb(), "workload: *a8", ""]),
+                 "bomb.yaml")
+
+
+def template_bomb(tmp_path: Path) -> Path:
+    return write(tmp_path, "\n".join(['AWSTemplateFormatVersion: "2010-09-09"', "Metadata:",
+                                      *alias_bomb(), "Resources: *a8", ""]), "bomb-t.yaml")
+
+
+def huge_file(tmp_path: Path) -> Path:
+    """100 MB of valid YAML (comment lines), written in one go."""
+    path = tmp_path / "huge.yaml"
+    line = "# " + "x" * 97 + "\n"
+    with path.open("w") as f:
+        f.write(line * 1_000_000)
+    assert path.stat().st_size == 100_000_000
+    return path
+
+
+def assert_refused_quickly(got: dict, *needles: str) -> None:
+    lines = got["message"].strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in got["message"], got["message"][:2000]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert got["seconds"] < 1.0, got
+    assert got["grown_mb"] < 50, got
+
+
+@pytest.mark.parametrize("what", ["scenario", "overlay", "any"])
+def test_an_alias_bomb_in_a_scenario_file_or_overlay_is_refused_at_once(tmp_path, what):
+    got = measure(what, scenario_bomb(tmp_path))
+    assert got["outcome"] == "ScenarioFileError"
+    assert_refused_quickly(got, "bomb.yaml line ", "aliases", "100,000")
+
+
+@pytest.mark.parametrize("what", ["template", "any"])
+def test_an_alias_bomb_in_a_template_is_refused_at_once(tmp_path, what):
+    got = measure(what, template_bomb(tmp_path))
+    assert got["outcome"] == "ScenarioFileError"
+    assert_refused_quickly(got, "bomb-t.yaml line ", "aliases", "100,000")
+
+
+@pytest.mark.parametrize("what", ["scenario", "overlay", "template", "any"])
+def test_a_100_mb_file_is_refused_before_it_is_read(tmp_path, what):
+    got = measure(what, huge_file(tmp_path))
+    assert got["outcome"] == "ScenarioFileError"
+    assert_refused_quickly(got, "huge.yaml", "100,000,000 bytes", "at most 1,048,576 bytes")
+
+
+@pytest.mark.parametrize("command", ["run", "lint"])
+@pytest.mark.parametrize("make", [scenario_bomb, template_bomb, huge_file],
+                         ids=["scenario-bomb", "template-bomb", "100MB"])
+def test_the_command_line_refuses_hostile_files_in_one_line_and_exit_2(tmp_path, command,
+                                                                        make):
+    path = make(tmp_path)
+    got = measure(command, path)
+    assert got["outcome"] == 2
+    limit = "1,048,576 bytes" if make is huge_file else "100,000"
+    assert_refused_quickly(got, "simlib: error: ", path.name, limit)
+
+
+def test_anchors_and_merge_keys_of_a_normal_size_still_work(tmp_path):
+    text = ("queue:\n  visibility_timeout_s: &timeout 60\n"
+            "function:\n  timeout_s: *timeout\n"
+            "handler: &handler {duration_median_s: 0.2, duration_p99_s: 0.9}\n")
+    s = load_scenario_file(write(tmp_path, text))
+    assert s.function.timeout_s == s.queue.visibility_timeout_s == 60
+    assert s.handler.duration_p99_s == 0.9
+
+
+def test_a_file_just_under_the_size_limit_loads(tmp_path):
+    from simlib.scenario_file import MAX_FILE_BYTES
+
+    head = "queue:\n  visibility_timeout_s: 60\n"
+    path = write(tmp_path, head + "#" * (MAX_FILE_BYTES - len(head) - 1) + "\n")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert load_scenario_file(path).queue.visibility_timeout_s == 60
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("queue: &q\n  visibility_timeout_s: *q\n", "an alias inside its own anchor"),
+    ("workload: " + "[" * 5000 + "]" * 5000 + "\n", "at most 100 levels"),
+])
+def test_a_recursive_alias_or_deep_nesting_is_one_clear_error(tmp_path, text, needle):
+    with pytest.raises(ScenarioFileError, match=r"s\.yaml line \d+: ") as info:
+        load_scenario_file(write(tmp_path, text))
+    assert needle in str(info.value) and "\n" not in str(info.value)

@@ -256,6 +256,51 @@ def test_what_aws_rejects_is_kept_as_a_fact_and_refused_as_a_scenario():
         one("sam-good.yaml").to_scenario({"function": {"timeout_s": 61}})
 
 
+def test_an_overlay_that_breaks_a_rule_names_the_overlay_s_field():
+    # sam-good: Timeout 10 s, VisibilityTimeout 60 s; the overlay lowers the visibility.
+    with pytest.raises(ScenarioFileError, match=r"sam-good\.yaml: queue\.visibility_timeout_s "
+                                                r"\(from overlay, pipeline \w+\) = 5 is not "
+                                                r"allowed: at least function\.timeout_s \(10\)"):
+        one("sam-good.yaml").to_scenario({"queue": {"visibility_timeout_s": 5}})
+    # raising the timeout instead names the timeout, also from the overlay
+    with pytest.raises(ScenarioFileError, match=r"function\.timeout_s \(from overlay, pipeline "
+                                                r"\w+\) = 61\.0 is not allowed: at most "
+                                                r"queue\.visibility_timeout_s \(60\)"):
+        one("sam-good.yaml").to_scenario({"function": {"timeout_s": 61}})
+
+
+def test_a_template_anchor_and_merge_key_still_work(tmp_path):
+    text = """\
+Globals:
+  Function:
+    Timeout: 20
+    Runtime: python3.12
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: &queue_props
+      VisibilityTimeout: 120
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Sqs:
+          Type: SQS
+          Properties: &event
+            Queue: !GetAtt Queue.Arn
+            BatchSize: 5
+  Other:
+    Type: AWS::SQS::Queue
+    Properties:
+      <<: *queue_props
+      MessageRetentionPeriod: 600
+"""
+    (p,) = read_template(write(tmp_path, text))
+    assert (p.timeout_s, p.visibility_timeout_s, p.batch_size) == (20, 120, 5)
+    assert load_document(tmp_path / "t.yaml")["Resources"]["Other"]["Properties"] == {
+        "VisibilityTimeout": 120, "MessageRetentionPeriod": 600}
+
+
 def test_a_fifo_pipeline_is_read_but_not_run():
     p = one("fifo.yaml")
     assert p.fifo and p.queue_name == "sequence.fifo"
