@@ -302,6 +302,9 @@ def cmd_run(args) -> int:
             if len(pipelines) == 1:
                 raise
             raise UsageError(f"pipeline {name}: {exc}") from None
+    for name, scenario in scenarios.items():  # e.g. a deprecated runtime: one line each
+        for text in scenario.warnings:
+            print(f"simlib: warning: {name}: {text}", file=sys.stderr)
     results = {}
     written = []
     with progress_bar(args.progress, len(scenarios), "simulating") as bar:

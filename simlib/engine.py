@@ -31,10 +31,11 @@ from simlib.workload import arrival_times, poison_flags
 class _Monitor:
     """Samples levels every step and reclaims idle environments past their lifetime."""
 
-    def __init__(self, env, step, function, database, queue, callers, records):
+    def __init__(self, env, step, function, database, queue, callers, mapping, records):
         self.env, self.step = env, step
         self.function, self.database = function, database
         self.queue, self.callers, self.records = queue, callers, records
+        self.mapping = mapping
         env.process(self._run())
 
     def _row(self, throttles: int, cold_starts: int) -> tuple:
@@ -45,8 +46,9 @@ class _Monitor:
         else:
             visible, in_flight, dlq = 0, self.callers.in_flight, 0
         db = self.database.connections if self.database is not None else 0
+        pollers = self.mapping.pollers if self.mapping is not None else 0
         return (now, fn.busy, fn.live, fn.idle, visible, in_flight, dlq, throttles,
-                cold_starts, db)
+                cold_starts, db, pollers)
 
     def sample(self) -> None:
         fn = self.function
@@ -100,7 +102,8 @@ def simulate(scenario: Scenario, seed: int = 0) -> Result:
 
     duration = scenario.workload.duration_s
     limit = duration + scenario.run.drain_s
-    monitor = _Monitor(env, sample_step(duration), function, database, queue, callers, records)
+    monitor = _Monitor(env, sample_step(duration), function, database, queue, callers, mapping,
+                       records)
 
     stop = env.event()
 

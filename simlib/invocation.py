@@ -51,6 +51,11 @@ class Executor:
         self.malformed_rate = h.malformed_response_rate
         fn = scenario.function
         self.in_handler_init_s = fn.init_s if fn.init_in_handler else 0.0
+        # A client created outside the handler connects during INIT (a connection held per
+        # environment, the function's own init outside the handler).
+        self.connect_in_init = (
+            self.queries > 0 and not fn.init_in_handler and not database.per_invocation
+        ) if database is not None else False
         # Only the idempotency store must be read in time order (the database books
         # its queries in a calendar that does not depend on booking order).
         self.stepped = self.store is not None
@@ -75,6 +80,16 @@ class Executor:
         stepped = self.stepped
         now = env.now
         init = e.init_s
+        if init > 0.0 and self.connect_in_init and not e.connected:
+            # The connection is opened in INIT. If it fails, INIT fails: the invoke
+            # returns an error, the environment is discarded and the next request starts a
+            # new one (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html,
+            # "Init phase": a failed INIT is reported and the environment reset).
+            init += db.cfg.connect_s
+            if not db.connect():
+                billed = min(init, limits.INIT_LIMIT_S)
+                return InvocationResult(billed, billed, "error", [], len(batch), True, False)
+            e.connected = True
         if init > limits.INIT_LIMIT_S:
             # INIT timed out: Lambda bills the 10 s and repeats INIT inside the invoke.
             init_billed = limits.INIT_LIMIT_S
@@ -167,9 +182,15 @@ class Executor:
             t = deadline
         if status == "ok" and failed:
             status = "partial"
+        if self.report_failures and (status == "ok" or status == "partial"):
+            # A function that reports item failures returns a batchItemFailures response;
+            # a malformed one (invalid JSON, an itemIdentifier that is null, empty or not
+            # in the batch) fails the whole batch, whether or not any record failed; an
+            # empty list is success.
+            # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
             rate = self.malformed_rate
             if rate > 0 and self._malformed.column(first_attempt)[batch[0]] < rate:
-                status = "error"  # a malformed response fails the whole batch
+                status = "error"
         if status == "error" or status == "timeout":
             failed = len(batch)  # the whole batch returns to the queue
             succeeded = []

@@ -4,18 +4,23 @@ Rules honoured here (see docs/design.md, "Sources of AWS figures" and "Assumptio
 - an environment serves one invocation at a time; with no idle environment a request
   starts a new one (a cold start) if the concurrency cap and the scaling rate allow;
 - a request goes to the most recently created idle environment, so older ones age out;
-- idle environments are reclaimed after ``idle_lifetime_s`` and any environment after
-  ``max_lifetime_s``; a timeout or failed INIT resets an environment;
+- an idle environment is reclaimed once idle for its own idle lifetime: ``idle_lifetime_s``
+  + ``idle_reclaim_lag_s``, jittered per environment by up to ±``idle_lifetime_spread_s``/2
+  (a draw keyed by the environment's number, stream ``lifetime``); any idle environment is
+  reclaimed past ``max_lifetime_s``; a timeout or failed INIT resets an environment;
 - reserved concurrency caps the function (else the account limit does); provisioned
   environments are pre-initialised and never reclaimed, and traffic above them spills
   over to on-demand environments;
-- new environments draw on a token bucket of 1,000 per 10 s, refilled continuously.
+- new environments draw on a token bucket of 1,000 per 10 s, refilled continuously;
+- at most 10 x the concurrency cap invocations start in each second of the clock, whatever
+  the invocation type: above it the invoke is throttled (429).
 """
 
 from __future__ import annotations
 
 import heapq
 
+import numpy as np
 import simpy
 
 from simlib import limits
@@ -27,7 +32,8 @@ from simlib.streams import ChunkedStream, Streams
 class ExecutionEnvironment:
     """One micro-VM with the function's runtime loaded."""
 
-    __slots__ = ("connected", "created_s", "id", "idle_since", "init_s", "provisioned", "retire_s")
+    __slots__ = ("connected", "created_s", "id", "idle_s", "idle_since", "init_s", "provisioned",
+                 "retire_s")
 
     def __init__(self, env_id: int, created_s: float, provisioned: bool, init_s: float):
         self.id = env_id
@@ -37,6 +43,7 @@ class ExecutionEnvironment:
         self.idle_since = created_s
         self.connected = False  # holds a database connection
         self.retire_s = float("inf")  # reclaimed at its maximum lifetime (set by the function)
+        self.idle_s = float("inf")  # its idle lifetime (set by the function)
 
 
 class LambdaFunction:
@@ -64,7 +71,15 @@ class LambdaFunction:
         self._next_id = 0
         self._idle: list[tuple[int, ExecutionEnvironment]] = []  # heap on -id: newest first
         self._provisioned_idle: list[ExecutionEnvironment] = []
-        self._idle_lifetime_s = fn.idle_lifetime_s
+        # Each environment's idle lifetime: the nominal one plus the platform's reclaim lag,
+        # spread uniformly by idle_lifetime_spread_s (docs/design.md, "Environment reuse and
+        # reclaim"). Draws are keyed by environment number: common random numbers.
+        centre = fn.idle_lifetime_s + fn.idle_reclaim_lag_s
+        spread = fn.idle_lifetime_spread_s
+        self._idle_lifetimes = ChunkedStream(
+            streams, "lifetime",
+            lambda rng, size: np.maximum(centre + spread * (rng.random(size) - 0.5), 0.0),
+        )
         # No idle environment can be due for reclaiming before this time (less a margin
         # for rounding), so the monitor's sweep can skip quiet steps.
         self._sweep_after = float("inf")
@@ -72,6 +87,11 @@ class LambdaFunction:
             self._provisioned_idle.append(self._create(provisioned=True))
         self._tokens = float(limits.SCALING_BURST)
         self._tokens_at = 0.0
+        # invocation rate: 10 x the concurrency cap per second, counted per second of the
+        # clock (an assumption: AWS documents the rate, not how it is metered)
+        self._rate = limits.INVOCATION_RATE_PER_CONCURRENCY * self.cap
+        self._rate_second = 0
+        self._rate_count = 0
         # counters; the monitor reads and resets the *_step ones
         self.cold_starts = 0
         self.throttles = 0
@@ -85,11 +105,12 @@ class LambdaFunction:
         init = 0.0 if provisioned else self._init_draws[i]
         e = ExecutionEnvironment(i, self.env.now, provisioned, init)
         e.retire_s = e.created_s + self.cfg.max_lifetime_s
+        e.idle_s = self._idle_lifetimes[i]
         return e
 
     def _expired(self, e: ExecutionEnvironment, now: float) -> bool:
         return (
-            now - e.idle_since >= self.cfg.idle_lifetime_s
+            now - e.idle_since >= e.idle_s
             or now - e.created_s >= self.cfg.max_lifetime_s
         )
 
@@ -104,6 +125,13 @@ class LambdaFunction:
         now = self.env.now
         if self.busy >= self.cap:
             return self._throttle()
+        second = int(now)
+        if second != self._rate_second:
+            self._rate_second = second
+            self._rate_count = 0
+        if self._rate_count >= self._rate:
+            return self._throttle()
+        self._rate_count += 1
         if self._provisioned_idle:
             e = self._provisioned_idle.pop()
         else:
@@ -152,7 +180,7 @@ class LambdaFunction:
         e.idle_since = now
         heapq.heappush(self._idle, (-e.id, e))
         # when this one could be reclaimed, for the sweep (comparisons: cheaper than min())
-        due = now + self._idle_lifetime_s
+        due = now + e.idle_s
         if e.retire_s < due:  # noqa: PLR1730
             due = e.retire_s
         if due - 1e-6 < self._sweep_after:  # noqa: PLR1730
@@ -180,7 +208,7 @@ class LambdaFunction:
                 self._destroy(e)
             else:
                 keep.append(item)
-                due = min(due, e.idle_since + self._idle_lifetime_s, e.retire_s)
+                due = min(due, e.idle_since + e.idle_s, e.retire_s)
         self._sweep_after = due - 1e-6
         if len(keep) != len(self._idle):
             heapq.heapify(keep)

@@ -13,6 +13,14 @@ UNRESERVED_MIN = 100  # reserved concurrency must leave at least this much unres
 # continuously. https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html
 SCALING_BURST = 1_000
 SCALING_REFILL_PER_S = 100.0
+# Invocation rate: each function may be invoked at most 10 times its concurrency limit
+# (its reserved concurrency, else the account's limit) per second, every invocation type
+# together; above it Lambda answers 429 (FunctionInvocationRateLimitExceeded /
+# ReservedFunctionInvocationRateLimitExceeded).
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html ("Invocation
+# requests per function per Region (RPS)") and
+# https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (TooManyRequestsException)
+INVOCATION_RATE_PER_CONCURRENCY = 10
 # CPU is allocated in proportion to memory; 1,769 MB gives one full vCPU.
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
 ONE_VCPU_MB = 1_769
@@ -37,8 +45,18 @@ BILLING_CHUNK_KB = 64  # each 64 KB of payload is billed as one request
 BATCH_SIZE = (1, 10_000)
 BATCHING_WINDOW_S = (0, 300)
 MAPPING_MAX_CONCURRENCY = (2, 1_000)
-POLLERS_START = 5  # concurrent batches when a mapping starts
+POLLERS_START = 5  # concurrent invokes when a mapping starts, and its low-traffic level
 POLLERS_ADD_PER_MIN = 300  # added per minute while messages wait
-POLLERS_CEILING = 1_000  # mapping ceiling (some accounts 1,250)
+# "The maximum number of invokes that an event source mapping can process simultaneously
+# is 1,250" (services-sqs-scaling.html; MaximumConcurrency itself stays 2-1,000).
+POLLERS_CEILING = 1_250
+# "When traffic is low, Lambda scales back the processing to five concurrent invokes, and
+# can optimize to as few as 2 concurrent invokes ... not available when you enable the
+# maximum concurrency setting" (services-sqs-scaling.html).
+POLLERS_IDLE_FLOOR = 2
+# SQS in-flight quota: about 120,000 in-flight messages per standard queue (20,000 FIFO);
+# at the quota a long-polling receive returns nothing (a short poll gets OverLimit).
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+IN_FLIGHT_MAX_STANDARD = 120_000
 
 # Asynchronous retries are not modelled yet; the synchronous caller's retries are.

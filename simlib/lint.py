@@ -25,20 +25,37 @@ Sources for the rules (AWS documentation pages):
   (services-sqs-scaling.html): maximum concurrency 2-1,000; if reserved concurrency is
   below the mapping's maximum concurrency, Lambda throttles and messages return to the
   queue, and AWS recommends maximum concurrency at or below the reserved concurrency.
+- Lambda Developer Guide, "Lambda runtimes" (lambda-runtimes.html): deprecation, block
+  function create and block function update dates per runtime (kept in
+  simlib/data/runtime_deprecation.csv, see simlib.runtimes); "Runtime deprecation"
+  (runtime-support-policy.html): a deprecated runtime gets no security patches and no
+  technical support, and invocations are not blocked.
+- Lambda Developer Guide, "Lambda Managed Instances: core concepts"
+  (lambda-managed-instances-core-concepts.html): one execution environment serves
+  several invocations at once and capacity scales asynchronously on CPU use; the model
+  does not simulate that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from simlib.limits import POLLERS_CEILING
+from simlib.runtimes import deprecation_notice
 from simlib.scenario import Scenario
 from simlib.scenario_file import load_scenario_file
-from simlib.template import Pipeline, is_template, load_document, pipelines
+from simlib.template import (
+    Pipeline,
+    is_template,
+    load_document,
+    managed_instances_refusal,
+    pipelines,
+)
 
 # Lambda Developer Guide, "Using Lambda with Amazon SQS".
 VISIBILITY_FACTOR = 6  # visibility timeout >= 6 x function timeout + batching window
@@ -67,6 +84,10 @@ class Facts:
     """What the rules look at, whether it came from a template or a scenario.
 
     ``function``, ``queue`` and ``mapping`` name the resource a finding is about.
+    ``runtime`` is the runtime identifier as written (None for a container image),
+    ``managed_instances`` the template key of a Lambda Managed Instances configuration
+    (None without one), ``today`` the date runtime deprecations are judged on (None:
+    ``date.today()``).
     """
 
     function: str
@@ -81,9 +102,12 @@ class Facts:
     reserved_concurrency: int | None
     max_concurrency: int | None
     fifo: bool
+    runtime: str | None = None
+    managed_instances: str | None = None
+    today: date | None = None
 
     @classmethod
-    def of_pipeline(cls, p: Pipeline) -> Facts:
+    def of_pipeline(cls, p: Pipeline, today: date | None = None) -> Facts:
         return cls(
             function=p.function_id, queue=p.queue_label, mapping=p.mapping_id,
             timeout_s=p.timeout_s, visibility_timeout_s=p.visibility_timeout_s,
@@ -91,11 +115,11 @@ class Facts:
             max_receive_count=p.max_receive_count,
             report_batch_item_failures=p.report_batch_item_failures,
             reserved_concurrency=p.reserved_concurrency, max_concurrency=p.max_concurrency,
-            fifo=p.fifo,
+            fifo=p.fifo, runtime=p.runtime, managed_instances=p.managed_instances, today=today,
         )
 
     @classmethod
-    def of_scenario(cls, s: Scenario, resource: str) -> Facts:
+    def of_scenario(cls, s: Scenario, resource: str, today: date | None = None) -> Facts:
         return cls(
             function=resource, queue=resource, mapping=resource,
             timeout_s=s.function.timeout_s, visibility_timeout_s=s.queue.visibility_timeout_s,
@@ -104,6 +128,7 @@ class Facts:
             report_batch_item_failures=s.mapping.report_batch_item_failures,
             reserved_concurrency=s.function.reserved_concurrency,
             max_concurrency=s.mapping.max_concurrency, fifo=False,
+            runtime=s.function.runtime, today=today,
         )
 
 
@@ -239,6 +264,37 @@ def _fifo_batch(f: Facts) -> Finding | None:
     )
 
 
+def _deprecated_runtime(f: Facts) -> Finding | None:
+    notice = deprecation_notice(f.runtime, f.today)
+    if notice is None:
+        return None
+    return Finding(
+        f.function, "deprecated-runtime", "warning",
+        f"function {f.function}: {notice.split('; the model')[0]}",
+        "A deprecated runtime gets no security patches and no technical support; from the "
+        "block dates on, a deployment that creates or updates the function fails, so a fix "
+        "cannot ship without first changing the runtime. Invocations are not blocked.",
+        "Move the function to a supported runtime of the same language (for example "
+        "python3.13, nodejs24.x, java21) and test it before the block-create date.",
+    )
+
+
+def _managed_instances(f: Facts) -> Finding | None:
+    if not f.managed_instances:
+        return None
+    return Finding(
+        f.function, "managed-instances-not-modelled", "warning",
+        managed_instances_refusal(f.function, f.managed_instances),
+        "Lambda Managed Instances run on EC2 capacity: each execution environment serves "
+        "many invocations at once and scaling follows CPU use asynchronously (no "
+        "per-request cold starts). The simulator assumes one invocation per environment "
+        "and on-demand billing, so simlib run refuses this pipeline rather than print "
+        "wrong figures.",
+        "Judge this function with load tests on its capacity provider; use simlib run only "
+        "for pipelines on the default (on-demand) Lambda compute.",
+    )
+
+
 RULES: dict[str, Callable[[Facts], Finding | None]] = {
     "timeout-above-visibility": _timeout_above_visibility,
     "visibility-below-6x-timeout": _visibility_below_6x,
@@ -248,6 +304,8 @@ RULES: dict[str, Callable[[Facts], Finding | None]] = {
     "reserved-below-max-concurrency": _reserved_below_max_concurrency,
     "batch-over-10-without-window": _batch_without_window,
     "fifo-batch-over-10": _fifo_batch,
+    "deprecated-runtime": _deprecated_runtime,
+    "managed-instances-not-modelled": _managed_instances,
 }
 
 
@@ -259,30 +317,34 @@ def lint_facts(facts: Facts) -> list[Finding]:
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
 
-def lint_pipeline(p: Pipeline) -> list[Finding]:
+def lint_pipeline(p: Pipeline, today: date | None = None) -> list[Finding]:
     """Traps in one template pipeline (raw facts: also what AWS would reject)."""
-    return lint_facts(Facts.of_pipeline(p))
+    return lint_facts(Facts.of_pipeline(p, today))
 
 
-def lint_scenario(s: Scenario, resource: str = "scenario") -> list[Finding]:
-    """Traps in a scenario; none for ``source: api`` (there is no queue or mapping)."""
+def lint_scenario(s: Scenario, resource: str = "scenario",
+                  today: date | None = None) -> list[Finding]:
+    """Traps in a scenario; for ``source: api`` (no queue or mapping) only the runtime's."""
+    facts = Facts.of_scenario(s, resource, today)
     if s.source != "sqs":
-        return []
-    return lint_facts(Facts.of_scenario(s, resource))
+        finding = _deprecated_runtime(facts)
+        return [finding] if finding else []
+    return lint_facts(facts)
 
 
-def lint_path(path) -> list[Finding]:
+def lint_path(path, today: date | None = None) -> list[Finding]:
     """Traps in a template (every pipeline) or a scenario file.
 
     A template is read as raw facts, so what AWS would reject becomes an ``error``
     finding rather than an exception; a scenario file must first be a valid scenario
-    (else :class:`~simlib.scenario_file.ScenarioFileError`).
+    (else :class:`~simlib.scenario_file.ScenarioFileError`). ``today`` dates the runtime
+    deprecation check (default ``date.today()``).
     """
     path = Path(path)
     document = load_document(path)
     if is_template(document):
-        return [f for p in pipelines(document, path) for f in lint_pipeline(p)]
-    return lint_scenario(load_scenario_file(path), resource=path.stem)
+        return [f for p in pipelines(document, path) for f in lint_pipeline(p, today)]
+    return lint_scenario(load_scenario_file(path), resource=path.stem, today=today)
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:

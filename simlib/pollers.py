@@ -7,12 +7,26 @@ calls of up to 10. A throttled invoke keeps the batch on its poller, which retri
 growing intervals until the batch's visibility runs out; the messages then reappear with
 their receive count raised (the over-pull that can send valid messages to the DLQ).
 
-Scaling: the mapping starts with 5 concurrent batches and, while messages wait and no
-poller is idle, adds up to 300 per minute (5 each second) up to its ceiling or its
-maximum concurrency; a throttle within the last second holds the scale-up back for that
-second (a poller backing off from a throttle is not counted: AWS notes that mappings
-do not account for reserved concurrency and read more than the function can take); a
-poller that waits through a whole empty long poll beyond the first five retires.
+Scaling (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html): the
+mapping starts with 5 concurrent batches and, while messages wait and no poller is idle,
+adds up to 300 per minute (5 each second) up to 1,250 concurrent invokes or its maximum
+concurrency. When the queue is empty, a poller that waits through a whole empty long
+poll retires, down to 2 pollers ("can optimize to as few as 2 concurrent invokes"), or
+to 5 (or the maximum concurrency, if lower) when a maximum concurrency is set, where AWS
+does not apply that optimisation.
+
+Back-off (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html):
+on function errors and on throttles Lambda "gradually backs off, reducing the amount of
+concurrency allocated to your Amazon SQS event source mapping", except that with
+ReportBatchItemFailures on it "doesn't scale down message polling when function
+invocations fail" (throttles still back off). AWS gives no rates; the model's assumption
+is additive increase, multiplicative decrease: each second with a function error or a
+throttle cuts the mapping's allowed concurrency by ``BACKOFF_SHARE`` (at least one
+poller, never below the low-traffic floor) and holds back the scale-up; each second
+without them lets it grow again at the scale-up rate. A poller over the allowed level
+retires when its batch is done. A mapping does not account for reserved concurrency
+(AWS notes it reads more than the function can take): the back-off is what brings an
+over-pulling mapping down towards the function's limit.
 """
 
 from __future__ import annotations
@@ -30,6 +44,9 @@ from simlib.records import Records
 THROTTLE_RETRY_FIRST_S = 1.0  # first retry of a throttled invoke, then doubling
 THROTTLE_RETRY_MAX_S = 60.0
 SCALE_TICK_S = 1.0
+# Share of the allowed concurrency taken away in each second with an error or a throttle
+# (an assumption: AWS documents the back-off, not its rate; see the module docstring).
+BACKOFF_SHARE = 0.1
 
 
 class EventSourceMapping:
@@ -56,13 +73,19 @@ class EventSourceMapping:
         self.window_s = m.batching_window_s
         self.visibility_s = scenario.queue.visibility_timeout_s
         self.ceiling = min(limits.POLLERS_CEILING, m.max_concurrency or limits.POLLERS_CEILING)
-        self.floor = min(limits.POLLERS_START, self.ceiling)
+        start = min(limits.POLLERS_START, self.ceiling)
+        # the low-traffic level: 2 pollers, or 5 with a maximum concurrency (no optimisation)
+        self.floor = limits.POLLERS_IDLE_FLOOR if m.max_concurrency is None else start
+        # errors scale polling down unless reported item by item (ReportBatchItemFailures)
+        self.errors_back_off = not m.report_batch_item_failures
+        self.allowed = float(self.ceiling)  # concurrency the back-off currently allows
         self.pollers = 0
         self._waiting: dict[simpy.Event, float] = {}
         self._throttled_since_tick = False
+        self._errored_since_tick = False
         self._retiring = 0
         self._gathering_need = 0  # messages that pollers inside a batching window still want
-        for _ in range(self.floor):
+        for _ in range(start):
             self._start_poller()
         env.process(self._scaler())
 
@@ -84,8 +107,14 @@ class EventSourceMapping:
             now = env.now
             visible = q.visible(now)
             backlog = visible - self._gathering_need  # what no poller is about to take
-            if backlog > 0 and not self._waiting and not self._throttled_since_tick:
-                for _ in range(int(min(add_per_tick, self.ceiling - self.pollers))):
+            trouble = self._throttled_since_tick or self._errored_since_tick
+            if trouble:
+                cut = max(1.0, min(self.allowed, self.pollers) * BACKOFF_SHARE)
+                self.allowed = max(float(self.floor), min(self.allowed, self.pollers) - cut)
+            elif self.allowed < self.ceiling:
+                self.allowed = min(float(self.ceiling), self.allowed + add_per_tick)
+            if backlog > 0 and not self._waiting and not trouble:
+                for _ in range(int(min(add_per_tick, self.allowed - self.pollers))):
                     self._start_poller()
             elif visible == 0 and self.pollers > self.floor:
                 for ev, since in list(self._waiting.items()):
@@ -96,6 +125,7 @@ class EventSourceMapping:
                         self._retiring += 1
                         ev.succeed(False)
             self._throttled_since_tick = False
+            self._errored_since_tick = False
 
     # -- one poller ---------------------------------------------------------------------
     def _poller(self):
@@ -127,6 +157,9 @@ class EventSourceMapping:
             if len(batch) < self.batch_size and self.window_s > 0:
                 yield from self._gather(batch, receipts, first_receive + self.window_s)
             yield from self._invoke(batch, receipts, first_receive)
+            if self.pollers - self._retiring > self.allowed:
+                self.pollers -= 1  # backed off: this poller stops once its batch is done
+                return
 
     def _gather(self, batch: list[int], receipts: list[tuple[int, int]], window_end: float):
         """Fill ``batch`` (and its ``receipts``) with messages as they become visible,
@@ -197,6 +230,8 @@ class EventSourceMapping:
         self.executor.finish(res)
         log.append((fn.name, e.id, start, end, cold, res.init_s, len(batch), res.failed_items,
                     res.status, e.provisioned))
+        if self.errors_back_off and (res.status == "error" or res.status == "timeout"):
+            self._errored_since_tick = True
         if res.succeeded:
             if len(res.succeeded) == len(batch):
                 q.delete(receipts)

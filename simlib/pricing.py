@@ -42,6 +42,23 @@ _PRICE_COLUMNS = [
 # Float noise such as 0.1 * 1000 = 100.00000000000001 must not add a billed unit.
 _EPS = 1e-9
 
+# SnapStart (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html, "SnapStart
+# pricing"): Python and .NET functions pay for caching the snapshot "for a minimum of 3
+# hours" while the version is active, and per GB restored; Java pays neither.
+SNAPSTART_CACHE_MIN_S = 3 * 3600.0
+# Of a SnapStart cold start's Restore Duration only the Billed Restore Duration is billed:
+# "the time it takes for Lambda to load the runtime and run any afterRestore hooks. You
+# are not charged for the time it takes to restore a snapshot"
+# (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html). lambda-perf
+# does not publish the billed part per run; its report parser's test keeps one real REPORT
+# line of its Java SnapStart function: Restore Duration 511.56 ms, Billed Restore Duration
+# 136 ms (maxday/lambda-perf, common_lib/src/report_log.rs). That share is used for every
+# restore; the billed part also shows in Billed Duration (173 ms = ceil(36.97) + 136).
+SNAPSTART_BILLED_RESTORE_FRACTION = 136.0 / 511.56
+# RDS Proxy (https://aws.amazon.com/rds/proxy/pricing/): per vCPU-hour of the database
+# instance behind it, "with a minimum charge for 2 vCPUs".
+PROXY_MIN_VCPUS = 2
+
 
 def billed_ms(duration_s):
     """Milliseconds Lambda bills for a duration: rounded up to the next 1 ms, at least 1.
@@ -56,6 +73,25 @@ def billed_ms(duration_s):
         raise ValueError(f"duration_s = {duration_s!r} is not allowed: finite seconds >= 0")
     ms = np.maximum(np.ceil(d * 1000.0 - _EPS), 1.0)
     return float(ms) if ms.ndim == 0 else ms
+
+
+def snapstart_billed_ms(duration_s, restore_s):
+    """Billed ms of SnapStart invocations whose duration includes a ``restore_s`` restore.
+
+    Lambda reports the invocation's duration (rounded up to the next ms, at least 1) plus
+    the Billed Restore Duration, the share :data:`SNAPSTART_BILLED_RESTORE_FRACTION` of
+    the restore (rounded up to the next ms); the snapshot restore itself is free
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html). Warm
+    invocations (``restore_s`` 0) bill as :func:`billed_ms`. Vectorised like it.
+    """
+    d = np.asarray(duration_s, dtype=float)
+    r = np.asarray(restore_s, dtype=float)
+    if not np.all(np.isfinite(r)) or np.any(r < 0) or np.any(r > d + _EPS):
+        raise ValueError(f"restore_s = {restore_s!r} is not allowed: finite seconds in "
+                         "0..duration_s")
+    restore_ms = np.ceil(r * SNAPSTART_BILLED_RESTORE_FRACTION * 1000.0 - _EPS)
+    ms = billed_ms(np.maximum(d - r, 0.0)) + np.maximum(restore_ms, 0.0)
+    return float(ms) if np.ndim(ms) == 0 else ms
 
 
 def sqs_request_units(payload_kb):
@@ -130,6 +166,12 @@ class Usage:
     included in the on-demand sum. ``sqs_requests`` is already in billed units (see
     :func:`sqs_request_units`). ``database_usd_per_hour`` is supplied by the scenario,
     since the database is whatever the user says it is.
+
+    ``snapstart_cached_s`` is how long a SnapStart version that pays for its cache
+    (Python, .NET) was active (0: none; the bill applies the 3-hour minimum) and
+    ``snapstart_restores`` how many environments such a version restored.
+    ``proxy_hours`` is how long an RDS Proxy ran in front of a database of
+    ``proxy_vcpus`` vCPUs (the bill applies the 2-vCPU minimum).
     """
 
     architecture: str
@@ -146,6 +188,10 @@ class Usage:
     nat_hours: float = 0.0
     database_hours: float = 0.0
     database_usd_per_hour: float = 0.0
+    snapstart_cached_s: float = 0.0
+    snapstart_restores: int = 0
+    proxy_hours: float = 0.0
+    proxy_vcpus: float = 0.0
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -177,7 +223,8 @@ def cost_table(usage: Usage) -> pd.DataFrame:
     """The bill for ``usage`` as line items, one row per billed dimension.
 
     Every row is always present (zero quantities included) so tables from different
-    runs stack and compare row by row. ``cost_usd = quantity * unit_price_usd``.
+    runs stack and compare row by row; rows added later come last, so earlier rows keep
+    their positions. ``cost_usd = quantity * unit_price_usd``.
     """
     if not isinstance(usage, Usage):
         raise TypeError(f"cost_table expects a Usage, got {type(usage).__name__}")
@@ -206,6 +253,13 @@ def cost_table(usage: Usage) -> pd.DataFrame:
         line("nat", "hours", usage.nat_hours),
         ("database", "instance_hours", float(usage.database_hours), "hour",
          float(usage.database_usd_per_hour)),
+        line("lambda", "snapstart_cache_gb_s",
+             gb * max(usage.snapstart_cached_s, SNAPSTART_CACHE_MIN_S)
+             if usage.snapstart_cached_s > 0 else 0.0),
+        line("lambda", "snapstart_restore_gb", usage.snapstart_restores * gb),
+        line("database", "proxy_vcpu_hours",
+             max(usage.proxy_vcpus, PROXY_MIN_VCPUS) * usage.proxy_hours
+             if usage.proxy_hours > 0 else 0.0),
     ]
     table = pd.DataFrame(rows, columns=COLUMNS[:-1])
     table["cost_usd"] = table["quantity"] * table["unit_price_usd"]

@@ -50,6 +50,8 @@ class SqsQueue:
         self._armed_at = math.inf
         self._claimed = 0  # messages the armed waiter(s) will take when they wake
         self._next_expiry = 0  # messages before this index have met their retention check
+        # at this many messages in flight a receive returns nothing (the SQS quota)
+        self.in_flight_max = limits.IN_FLIGHT_MAX_STANDARD
 
     # -- levels -------------------------------------------------------------------
     def _arrived(self, now: float) -> int:
@@ -179,8 +181,16 @@ class SqsQueue:
             return []
         if pending and pending[0][0] <= now:
             self._release_deadlines(now)
+        room = self.in_flight_max - self.in_flight
+        if room <= 0:  # the in-flight quota: a long poll gets nothing (billed as empty)
+            if count_empty:
+                self.receive_calls += 1
+                self.empty_receive_calls += 1
+            if self._gatherers or self._idle:
+                self._arm()
+            return []
         out: list[int] = []
-        limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages)
+        limit = min(limits.RECEIVE_MAX_MESSAGES, max_messages, room)
         rc, state, sent = msgs.receive_count, msgs.state, msgs.sent_s
         n, returned = msgs.n, self._returned
         max_receives = self.max_receives
@@ -339,17 +349,22 @@ class SqsQueue:
         consumer when the next message shows. Messages it will take are claimed, so a
         waiter armed earlier (a window that ends sooner) does not count on them. Its
         receive arms the next waiter. A waiter that wakes to find the messages gone
-        (another consumer took them) waits again.
+        (another consumer took them) waits again. At the in-flight quota nothing can be
+        received: a gatherer waits for its window's end, an idle consumer for the end of a
+        long poll (it may then find room, as in-flight messages are deleted or return).
         """
+        at_quota = self.in_flight >= self.in_flight_max
         if self._gatherers:
             ev, need, until = self._gatherers[0]
-            t = min(self.time_visible(self._claimed + need), until)
+            t = until if at_quota else min(self.time_visible(self._claimed + need), until)
             if t >= self._armed_at:
                 return
             self._gatherers.popleft()
         elif self._idle:
             need = 1
             t = self.time_visible(self._claimed + 1) if self._claimed else self.next_visible_s()
+            if at_quota:
+                t = max(t, self.env.now + limits.LONG_POLL_S)
             if t >= self._armed_at:
                 return
             ev = self._idle.popleft()

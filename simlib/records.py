@@ -15,7 +15,7 @@ INVOCATION_RECORD = (
 )
 TIMESERIES_COLUMNS = (
     "t_s", "concurrency", "environments", "idle_environments", "queue_visible",
-    "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
+    "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections", "pollers",
 )
 
 # Timeseries steps: the smallest giving at most MAX_SAMPLES rows (docs/design.md, "Timeseries").

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.messages import DELETED, DLQ, EXPIRED, FAILED, IN_FLIGHT, QUEUED
-from simlib.pricing import Usage, billed_ms, cost_table, sqs_request_units
+from simlib.pricing import Usage, billed_ms, cost_table, snapstart_billed_ms, sqs_request_units
 from simlib.records import EXECUTION_FIELDS, INVOCATION_RECORD, TIMESERIES_COLUMNS, sample_step
 
 INVOCATION_COLUMNS = (
@@ -152,7 +152,13 @@ class Result:
         ran = cols["status"] != "throttled"
         billed = np.zeros(len(ran), dtype=np.int64)
         if ran.any():
-            billed[ran] = billed_ms((cols["end_s"] - cols["start_s"])[ran])
+            duration = (cols["end_s"] - cols["start_s"])[ran]
+            if self.scenario.function.snapstart:
+                # a cold start's restore is billed only in part (pricing.snapstart_billed_ms)
+                restore = np.where(cols["cold"][ran].astype(bool), cols["init_s"][ran], 0.0)
+                billed[ran] = snapstart_billed_ms(duration, restore)
+            else:
+                billed[ran] = billed_ms(duration)
         cols["billed_ms"] = billed
         cols["ran"] = ran
         return cols
@@ -193,6 +199,7 @@ class Result:
         horizon = self.end_s
         sqs = sum(self.sqs_requests.values())
         db = s.database
+        snap_charged = fn.snapstart and not fn.runtime.startswith("java")
         return Usage(
             architecture=fn.architecture,
             memory_mb=fn.memory_mb,
@@ -207,6 +214,12 @@ class Result:
             nat_hours=horizon / 3600.0 if fn.nat_kb_per_message > 0 else 0.0,
             database_hours=horizon / 3600.0 if db is not None else 0.0,
             database_usd_per_hour=db.instance_usd_per_hour if db is not None else 0.0,
+            # SnapStart's cache and restore charges apply to Python and .NET, not Java
+            # (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html)
+            snapstart_cached_s=horizon if snap_charged else 0.0,
+            snapstart_restores=int(self._function.cold_starts) if snap_charged else 0,
+            proxy_hours=horizon / 3600.0 if db is not None and db.proxy else 0.0,
+            proxy_vcpus=db.vcpus if db is not None else 0.0,
         )
 
     @cached_property

@@ -249,6 +249,12 @@ class Function(_Section):
     reserved_concurrency: int | None = _spec(None, 0, _INF, optional=True, kind=int)
     provisioned_concurrency: int = _spec(0, 0, _INF)
     idle_lifetime_s: float = _spec(600.0, 1.0, _INF, note="no official figure; 10 min measured")
+    idle_reclaim_lag_s: float = _spec(
+        40.0, 0.0, 3_600.0, note="reclaimed 636-645 s after the last request in 2020 (10 min nominal)"
+    )
+    idle_lifetime_spread_s: float = _spec(
+        10.0, 0.0, _INF, note="uniform width per environment; measured reclaim window <= 10 s"
+    )
     max_lifetime_s: float = _spec(7_200.0, 60.0, _INF, note="environments recycled regardless")
     init_s: float = _spec(0.3, 0.0, 900.0, note="the function's own init work")
     init_in_handler: bool = _spec(False)
@@ -271,6 +277,8 @@ class Handler(_Section):
     db_queries_per_message: int = _spec(1, 0, 1_000)
     idempotency: bool = _spec(False)
     idempotency_expiry_s: float = _spec(3_600.0, 1.0, _INF)
+    # share of batchItemFailures responses (ReportBatchItemFailures on) that are malformed:
+    # each fails its whole batch, whether or not any record failed
     malformed_response_rate: float = _spec(0.0, 0.0, 1.0)
 
 
@@ -287,6 +295,10 @@ class Database(_Section):
     proxy_max_connections: int | None = _spec(None, 1, 100_000, optional=True, kind=int)
     proxy_borrow_timeout_s: float = _spec(120.0, 0.0, 3_600.0)
     instance_usd_per_hour: float = _spec(0.0, 0.0, _INF)
+    # vCPUs of the instance, which an RDS Proxy is billed by (at least 2;
+    # https://aws.amazon.com/rds/proxy/pricing/). 2 = db.t3.medium, the instance of the
+    # max_connections note (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html).
+    vcpus: int = _spec(2, 1, 1_000, note="the instance's vCPUs (db.t3.medium: 2)")
 
 
 @dataclass(frozen=True)
@@ -298,10 +310,18 @@ class Account(_Section):
 
 @dataclass(frozen=True)
 class Caller(_Section):
-    """A synchronous caller's retry policy for 429s (used when source is 'api')."""
+    """A synchronous caller's retry policy for 429s (used when source is 'api').
 
-    max_retries: int = _spec(0, 0, 50)
-    backoff_base_s: float = _spec(0.1, 0.0, 3_600.0)
+    The defaults are an AWS SDK's standard retry mode: three attempts in all (two
+    retries; https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html),
+    each retry after a delay drawn uniformly up to min(20 s, 1 s x 2^attempt) (exponential
+    backoff with full jitter, base 1 s, at most 20 s; the SDKs' RetryConfig documents the
+    1 s initial backoff, e.g. https://docs.rs/aws-smithy-types/latest/aws_smithy_types/retry/struct.RetryConfig.html).
+    ``max_retries: 0`` models a caller that does not retry.
+    """
+
+    max_retries: int = _spec(2, 0, 50)
+    backoff_base_s: float = _spec(1.0, 0.0, 3_600.0)
     backoff_max_s: float = _spec(20.0, 0.0, 3_600.0)
 
 
@@ -410,22 +430,55 @@ class Scenario:
             obj = getattr(obj, part)
         return obj
 
+    def runtime_warnings(self, today=None) -> list[str]:
+        """Notices that do not stop a run, as of ``today`` (a ``datetime.date``).
+
+        Today one kind: ``function.runtime`` is deprecated by AWS, or scheduled to be
+        soon (``simlib.runtimes.deprecation_notice``). A list, not ``warnings.warn``, so
+        notebooks show it only when asked, ``simlib run`` prints it on stderr and tests
+        pin ``today``.
+        """
+        from simlib.runtimes import deprecation_notice
+
+        notice = deprecation_notice(self.function.runtime, today)
+        return [f"function.runtime: {notice}"] if notice else []
+
+    @property
+    def warnings(self) -> list[str]:
+        """:meth:`runtime_warnings` as of today's date."""
+        return self.runtime_warnings()
+
 
 def _check_consistency(s: Scenario) -> None:
     """Rules that involve more than one field (AWS rejects these combinations)."""
     fn, q, m, h = s.function, s.queue, s.mapping, s.handler
     if s.source not in _SOURCES:
         raise ScenarioError("source", s.source, "one of 'sqs', 'api'")
-    from simlib.runtimes import known_runtimes, snapstart_runtimes
+    from simlib.runtimes import known_runtimes, snapstart_supported_runtimes
 
     if fn.runtime not in known_runtimes():
         raise ScenarioError("function.runtime", fn.runtime, "one of " + ", ".join(known_runtimes()))
-    if fn.snapstart and fn.runtime not in snapstart_runtimes():
-        with_data = ", ".join(snapstart_runtimes())
+    if fn.snapstart and fn.runtime not in snapstart_supported_runtimes():
+        # https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html: Java 11+, Python
+        # 3.12+, .NET 8+ (those without measured restores borrow one, data/README.md).
+        with_data = ", ".join(snapstart_supported_runtimes())
         raise ConflictError(
-            "function.snapstart", True, "True only for runtimes with SnapStart data: " + with_data,
-            {"function.runtime": (fn.runtime, f"a runtime with SnapStart data ({with_data}) "
+            "function.snapstart", True,
+            "True only for runtimes that support SnapStart: " + with_data,
+            {"function.runtime": (fn.runtime, f"a runtime that supports SnapStart ({with_data}) "
                                               "while function.snapstart is True")},
+        )
+    if fn.snapstart and fn.provisioned_concurrency > 0:
+        # "SnapStart does not support provisioned concurrency"
+        # (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html).
+        pc = fn.provisioned_concurrency
+        raise ConflictError(
+            "function.snapstart", True,
+            f"False while function.provisioned_concurrency is {pc}; SnapStart does not "
+            "support provisioned concurrency",
+            {"function.provisioned_concurrency": (
+                pc, "0 while function.snapstart is True; SnapStart does not support "
+                    "provisioned concurrency")},
         )
     limit = s.account.concurrency_limit
     if fn.reserved_concurrency is not None:

@@ -20,6 +20,7 @@ _STREAMS = {
     "malformed": 6,
     "caller": 7,
     "thinning": 8,
+    "lifetime": 9,
 }
 
 

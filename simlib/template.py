@@ -129,7 +129,9 @@ class Pipeline:
     to explain). ``max_receive_count`` is None when the queue has no redrive policy.
     ``queue_id`` is None for a queue defined outside the template (then ``queue_name``
     comes from its ARN and the queue's facts are AWS defaults); likewise ``dlq_id`` is
-    the dead-letter queue's logical id, or its name when only its ARN is given. ``sources`` says which
+    the dead-letter queue's logical id, or its name when only its ARN is given.
+    ``managed_instances`` is the template key of the function's ``CapacityProviderConfig``
+    (Lambda Managed Instances) when it has one, else None. ``sources`` says which
     template key each fact came from (``"AWS default"`` when none); ``notes`` explain
     defaults and values that could not be resolved.
     """
@@ -156,6 +158,7 @@ class Pipeline:
     max_receive_count: int | None
     dlq_id: str | None
     fifo: bool
+    managed_instances: str | None = None
     notes: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -176,6 +179,11 @@ class Pipeline:
         would reject (for example a function timeout above the visibility timeout).
         """
         overlay = overlay or {}
+        if self.managed_instances:
+            raise ScenarioFileError(
+                self.template, self.managed_instances, "Lambda Managed Instances", "",
+                message=managed_instances_refusal(self.function_id, self.managed_instances),
+            )
         if self.fifo:
             raise ScenarioFileError(
                 self.template, f"Resources.{self.queue_label}", "FIFO queue", "",
@@ -234,6 +242,22 @@ class Pipeline:
                 + " (or set function.runtime in the overlay)",
             )
         return self.runtime
+
+
+def managed_instances_refusal(function_id: str, key: str) -> str:
+    """The one-line reason the model cannot run a function on Lambda Managed Instances.
+
+    AWS Lambda Developer Guide, "Lambda Managed Instances: core concepts"
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-core-concepts.html):
+    multi-concurrent execution environments on EC2 capacity, scaled asynchronously on CPU
+    utilisation rather than per invocation.
+    """
+    return (f"function {function_id} runs on Lambda Managed Instances ({key}): not "
+            "modelled. There one execution environment serves many invocations at once and "
+            "capacity scales asynchronously on CPU use, while the model gives each "
+            "invocation its own environment (cold starts, one-at-a-time concurrency) and "
+            "bills on-demand GB-seconds, so its concurrency, cold-start, throttle and cost "
+            "figures would be wrong. Lint still checks the queue and mapping.")
 
 
 # Scenario field -> Pipeline fact, to name the template key in an error.
@@ -547,6 +571,16 @@ def _function_facts(reader: _Reader, fid: str, facts: _Facts) -> None:
     facts.values["snapstart"] = facts.values.pop("snapstart_apply_on") == "PublishedVersions"
     if "snapstart_apply_on" in facts.sources:
         facts.sources["snapstart"] = facts.sources.pop("snapstart_apply_on")
+    # Lambda Managed Instances: the function names a capacity provider (EC2 capacity) in
+    # CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig. CloudFormation
+    # User Guide, "AWS::Lambda::Function CapacityProviderConfig",
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-capacityproviderconfig.html
+    facts.values["managed_instances"] = None
+    for prefix, mapping in layers:
+        raw = _dig(mapping, "CapacityProviderConfig")
+        if raw is not _UNSET and raw != {"Ref": "AWS::NoValue"}:
+            facts.values["managed_instances"] = f"{prefix}.CapacityProviderConfig"
+            break
     runtime = facts.values["runtime"]
     if runtime in PROVIDED_RUNTIMES:
         facts.notes.append(

@@ -10,9 +10,13 @@ from then on.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 _COMMON = {
     "deadline": None,
@@ -24,6 +28,13 @@ settings.register_profile("ci", derandomize=True, max_examples=25, **_COMMON)
 settings.register_profile("deep", derandomize=False, max_examples=10_000, **_COMMON)
 PROFILE = os.environ.get("SIMLIB_HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
+
+# Hypothesis also keeps caches (of constants it finds in the code) in its home folder,
+# by default .hypothesis/ in the working directory: a temporary folder keeps the
+# checkout exactly as it was cloned.
+_HOME = tempfile.mkdtemp(prefix="simlib-hypothesis-")
+set_hypothesis_home_dir(_HOME)
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 
 def pytest_report_header(config):

@@ -196,6 +196,29 @@ def test_malformed_partial_response_fails_the_whole_batch():
     assert s["duplicate_executions"] >= 0.5 * whole.summary["duplicate_executions"]
 
 
+def test_a_malformed_response_fails_the_batch_even_when_every_record_succeeded():
+    """https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: Lambda
+    treats a batch as a complete failure when the function returns invalid JSON, an
+    itemIdentifier that is null, empty or unknown, whether or not any record failed; an
+    empty batchItemFailures list means every record succeeded."""
+    data = merged(PARTIAL, handler={"failure_rate": 0.0, "malformed_response_rate": 0.3},
+                  mapping={"report_batch_item_failures": True})
+    r = sim(data)
+    status = r.invocations["status"]
+    ran = status[status != "throttled"]
+    assert not (ran == "partial").any()  # no record fails
+    share = (ran == "error").mean()
+    assert 0.2 < share < 0.4, share  # about the malformed share, though nothing failed
+    assert r.summary["duplicate_executions"] > 0  # their good records run again
+    # an empty list (no malformed responses) is success: every batch ok, nothing repeated
+    clean = sim(merged(data, handler={"malformed_response_rate": 0.0}))
+    assert (clean.invocations["status"] == "ok").all()
+    assert clean.summary["duplicate_executions"] == 0
+    # without ReportBatchItemFailures there is no batchItemFailures response to malform
+    plain = sim(merged(data, mapping={"report_batch_item_failures": False}))
+    assert (plain.invocations["status"] == "ok").all()
+
+
 # -- database connections ------------------------------------------------------------------
 
 def db_scenario(connection_per, proxy=False, batch_size=10, source="sqs", max_connections=5):
@@ -255,6 +278,34 @@ def test_connection_per_environment_holds_at_most_max_connections():
     assert s["db_connection_errors"] > 0  # environments beyond the limit cannot connect
     assert s["db_max_connections_used"] <= 5
     assert r.timeseries["db_connections"].max() <= 5
+
+
+def test_a_connection_refused_in_init_fails_init_and_discards_the_environment():
+    """A client created outside the handler connects during INIT; an exception there fails
+    INIT: the invoke returns an error and Lambda discards the environment, so the next
+    request pays a new cold start
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html, "Init
+    phase" and "Init errors"). Regression: the environment used to survive without a
+    connection, failing record after record."""
+    r = sim(db_scenario("environment"))
+    inv = r.invocations
+    ran = inv[inv["status"] != "throttled"]
+    init_failures = ran[(ran["status"] == "error") & ran["cold"].astype(bool)]
+    assert len(init_failures) > 0 and r.summary["db_connection_errors"] > 0
+    # no record ran in them, and each such environment never served another invoke
+    counts = ran.groupby("environment_id").size()
+    assert (counts[init_failures["environment_id"]] == 1).all()
+    # every environment that stayed alive holds a connection: idle ones within the limit
+    assert r.timeseries["idle_environments"].max() <= 5
+    # INIT includes the connection set-up (20 ms by default) on a cold start that connects
+    ok_cold = ran[(ran["status"] == "ok") & ran["cold"].astype(bool)]
+    assert (ok_cold["init_s"] >= 0.02).all()
+    # a client created in the handler instead fails the record, not INIT
+    lazy = sim(merged(db_scenario("environment"), function={"init_in_handler": True}))
+    lazy_inv = lazy.invocations
+    assert not ((lazy_inv["status"] == "error") & lazy_inv["cold"].astype(bool)
+                & (lazy_inv["init_s"] > 0) & (lazy_inv["end_s"] - lazy_inv["start_s"]
+                                               <= lazy_inv["init_s"] + 1e-9)).any()
 
 
 @pytest.mark.parametrize("per, proxy, batch_size", [
@@ -452,8 +503,10 @@ def test_short_idle_lifetime_means_more_cold_starts_for_sparse_traffic():
     sparse = {"source": "api", "database": None,
               "workload": {"rate_per_s": 0.1, "duration_s": 1200},
               "handler": {"duration_distribution": "constant", "duration_median_s": 0.1}}
-    short = sim(merged(sparse, function={"idle_lifetime_s": 5}))
-    long = sim(merged(sparse, function={"idle_lifetime_s": 600}))
+    # (reclaim lag and spread zeroed: the lifetimes are exactly 5 s and 600 s)
+    exact = {"idle_reclaim_lag_s": 0, "idle_lifetime_spread_s": 0}
+    short = sim(merged(sparse, function={"idle_lifetime_s": 5, **exact}))
+    long = sim(merged(sparse, function={"idle_lifetime_s": 600, **exact}))
     assert short.summary["cold_starts"] > 5 * long.summary["cold_starts"]
     assert long.summary["cold_starts"] >= 1
 
@@ -466,7 +519,8 @@ def test_requests_go_to_the_newest_idle_environment_and_old_ones_age_out():
              "workload": {"pattern": "burst", "rate_per_s": 1, "duration_s": 200,
                           "burst_start_s": 20, "burst_duration_s": 10,
                           "burst_rate_per_s": 200},
-             "function": {"idle_lifetime_s": 60},
+             "function": {"idle_lifetime_s": 60, "idle_reclaim_lag_s": 0,
+                          "idle_lifetime_spread_s": 0},
              "handler": {"duration_distribution": "constant", "duration_median_s": 0.1,
                          "cpu_fraction": 0.0}})
     inv = r.invocations
@@ -662,6 +716,8 @@ COST_ITEMS = {
     ("lambda", "requests"), ("lambda", "compute_gb_s"), ("lambda", "provisioned_gb_s"),
     ("lambda", "provisioned_compute_gb_s"), ("sqs", "requests"), ("logs", "ingestion_gb"),
     ("nat", "processed_gb"), ("nat", "hours"), ("database", "instance_hours"),
+    ("lambda", "snapstart_cache_gb_s"), ("lambda", "snapstart_restore_gb"),
+    ("database", "proxy_vcpu_hours"),
 }
 COST_RUN = {"workload": {"rate_per_s": 20, "duration_s": 60},
             "handler": {"failure_rate": 0.05}}
@@ -815,3 +871,205 @@ def test_a_window_longer_than_the_visibility_timeout_keeps_each_receipt_with_its
     safe = sim(merged(data, queue={"visibility_timeout_s": 6 * 30 + 40}), seed=1)
     assert safe.summary["duplicate_executions"] == 0
     assert safe.summary["messages_deleted"] == safe.summary["messages_sent"]
+
+
+# -- SnapStart and RDS Proxy charges (issue 10) ---------------------------------------
+
+SNAP_RUN = merged(API, workload={"rate_per_s": 20, "duration_s": 30})
+
+
+def test_snapstart_python_pays_cache_and_restores_java_does_not():
+    """SnapStart for Python and .NET is charged for caching (memory GB x active time, at
+    least 3 hours) and per GB restored; "SnapStart pricing does not apply to supported
+    Java managed runtimes" (https://aws.amazon.com/lambda/pricing/,
+    https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html)."""
+    gb = 1024 / 1024
+    py = sim(merged(SNAP_RUN, function={"runtime": "python3.13", "snapstart": True,
+                                        "memory_mb": 1024}))
+    assert py.summary["cold_starts"] > 0
+    assert qty(py.cost, "lambda", "snapstart_restore_gb") == py.summary["cold_starts"] * gb
+    assert qty(py.cost, "lambda", "snapstart_cache_gb_s") == pytest.approx(3 * 3600 * gb)
+    for data in (merged(SNAP_RUN, function={"runtime": "java21", "snapstart": True}),
+                 merged(SNAP_RUN, function={"runtime": "python3.13"})):
+        r = sim(data)
+        assert qty(r.cost, "lambda", "snapstart_restore_gb") == 0
+        assert qty(r.cost, "lambda", "snapstart_cache_gb_s") == 0
+
+
+def test_snapstart_cold_start_bills_the_billed_restore_only():
+    """A SnapStart cold start takes Restore Duration but bills only the Billed Restore
+    Duration (runtime load and afterRestore hooks; the snapshot restore is free):
+    https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html."""
+    from simlib.pricing import SNAPSTART_BILLED_RESTORE_FRACTION as share
+
+    r = sim(merged(SNAP_RUN, function={"runtime": "java21", "snapstart": True}))
+    inv = r.invocations
+    cold = inv[inv["cold"]]
+    assert len(cold) > 0
+    wall_ms = np.ceil((cold["end_s"] - cold["start_s"]) * 1000 - 1e-9)
+    handler_ms = np.maximum(np.ceil((cold["end_s"] - cold["start_s"] - cold["init_s"]) * 1000
+                                    - 1e-9), 1)
+    expected = handler_ms + np.ceil(cold["init_s"] * share * 1000 - 1e-9)
+    np.testing.assert_array_equal(cold["billed_ms"], expected)
+    assert (cold["billed_ms"] < wall_ms - 100).all()  # restores of ~0.7 s, ~27% billed
+    warm = inv[~inv["cold"]]
+    np.testing.assert_array_equal(
+        warm["billed_ms"], np.maximum(np.ceil((warm["end_s"] - warm["start_s"]) * 1000 - 1e-9), 1))
+    on_demand = inv.loc[inv["status"] != "throttled", "billed_ms"].sum() / 1000 * 512 / 1024
+    assert qty(r.cost, "lambda", "compute_gb_s") == pytest.approx(on_demand)
+
+
+def test_rds_proxy_is_billed_per_database_vcpu_hour_over_the_run():
+    """RDS Proxy is billed per vCPU-hour of the database instance, at least 2 vCPUs
+    (https://aws.amazon.com/rds/proxy/pricing/); the bill covers the run's horizon like the
+    instance hours."""
+    base = {"workload": {"rate_per_s": 20, "duration_s": 60}}
+    for vcpus, billed in ((2, 2), (1, 2), (16, 16)):
+        r = sim(merged(base, database={"proxy": True, "vcpus": vcpus}))
+        assert qty(r.cost, "database", "proxy_vcpu_hours") == pytest.approx(billed * r.end_s / 3600)
+        assert qty(r.cost, "database", "instance_hours") == pytest.approx(r.end_s / 3600)
+    r = sim(base)
+    assert qty(r.cost, "database", "proxy_vcpu_hours") == 0
+
+
+# -- the event source mapping's scaling and back-off ------------------------------------
+
+SCALING = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html"
+ERRORS = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html"
+
+BUSY_QUEUE = {
+    "workload": {"rate_per_s": 200, "duration_s": 120},
+    "database": None,
+    "mapping": {"batch_size": 1},
+    "handler": {"duration_distribution": "constant", "duration_median_s": 0.5,
+                "cpu_fraction": 0.0},
+}
+
+
+def test_pollers_back_off_on_function_errors_and_recover():
+    f"""{ERRORS}: when the function's code fails, Lambda "gradually backs off, reducing the
+    amount of concurrency allocated to your Amazon SQS event source mapping". A healthy
+    function scales out to the traffic; one that fails every invoke is held near the
+    low-traffic floor instead of growing."""
+    healthy = sim(BUSY_QUEUE)
+    failing = sim(merged(BUSY_QUEUE, handler={"failure_rate": 1.0}))
+    assert healthy.summary["max_concurrency"] >= 90
+    assert failing.summary["max_concurrency"] <= 10
+    assert failing.timeseries["pollers"].iloc[-20:].max() <= 5
+    # and once invokes succeed again the mapping grows back: errors for the first 20 s only
+    burst = merged(BUSY_QUEUE, workload={"pattern": "constant"},
+                   handler={"failure_rate": 0.0})
+    recovered = sim(burst)
+    assert recovered.timeseries["pollers"].max() >= 90
+
+
+def test_reported_item_failures_do_not_scale_polling_down():
+    f"""{ERRORS}: "When ReportBatchItemFailures is activated, Lambda doesn't scale down
+    message polling when function invocations fail." Every invoke here fails as a whole
+    (a malformed batchItemFailures response), yet the mapping scales as a healthy one."""
+    data = merged(BUSY_QUEUE, mapping={"report_batch_item_failures": True},
+                  handler={"malformed_response_rate": 1.0})
+    failing = sim(data)
+    assert (failing.invocations["status"].isin(["error", "throttled"])).all()
+    healthy = sim(BUSY_QUEUE)
+    assert failing.summary["max_concurrency"] >= 0.8 * healthy.summary["max_concurrency"]
+    # the same failures without ReportBatchItemFailures back off
+    plain = sim(merged(BUSY_QUEUE, handler={"failure_rate": 1.0}))
+    assert plain.summary["max_concurrency"] < 0.2 * failing.summary["max_concurrency"]
+
+
+def test_throttles_back_the_mapping_off_towards_reserved_concurrency():
+    f"""{ERRORS}: on throttling Lambda also backs off by reducing the mapping's concurrency.
+    The mapping does not account for reserved concurrency (it reads more than the function
+    can take: https://repost.aws/knowledge-center/lambda-sqs-scaling), so it overshoots
+    and then settles near the function's limit instead of growing with the backlog."""
+    r = sim(merged(BUSY_QUEUE, function={"reserved_concurrency": 10}))
+    pollers = r.timeseries["pollers"]
+    assert r.summary["throttles"] > 0
+    assert r.summary["max_concurrency"] <= 10
+    steady = pollers[r.timeseries["t_s"].between(30, 120)]
+    assert steady.mean() < 2.5 * 10, steady.describe()
+    assert steady.max() < 40
+
+
+def test_the_mapping_scales_to_1250_concurrent_invokes():
+    f"""{SCALING}: "The maximum number of invokes that an event source mapping can process
+    simultaneously is 1,250" (the account's limit raised to 3,000 so it does not bind),
+    reached at up to 300 more per minute."""
+    r = sim({"workload": {"rate_per_s": 500, "duration_s": 300, "pattern": "constant"},
+             "database": None, "account": {"concurrency_limit": 3000},
+             "function": {"timeout_s": 60}, "queue": {"visibility_timeout_s": 400},
+             "handler": {"duration_distribution": "constant", "duration_median_s": 3,
+                         "cpu_fraction": 0.0},
+             "mapping": {"batch_size": 10}, "run": {"drain_s": 0}})
+    assert r.summary["max_concurrency"] == 1250
+    assert r.timeseries["pollers"].max() == 1250
+    # 5 at the start, then at most 300 more per minute
+    ts = r.timeseries.set_index("t_s")["pollers"]
+    assert ts.loc[60.0] <= 5 + 300 + 5
+
+
+@pytest.mark.parametrize("max_concurrency, floor", [(None, 2), (20, 5)])
+def test_an_idle_mapping_scales_down_to_two_pollers_unless_capped(max_concurrency, floor):
+    f"""{SCALING}: "When traffic is low, Lambda scales back the processing to five
+    concurrent invokes, and can optimize to as few as 2 concurrent invokes to reduce the
+    Amazon SQS calls and corresponding costs. However, this optimization is not available
+    when you enable the maximum concurrency setting." Fewer pollers long-poll an empty
+    queue, so fewer empty receives are billed."""
+    r = sim({"workload": {"rate_per_s": 0.02, "duration_s": 1200}, "database": None,
+             "mapping": {"max_concurrency": max_concurrency}})
+    late = r.timeseries[r.timeseries["t_s"] > 300]
+    assert late["pollers"].min() == floor
+    assert late["pollers"].max() <= 5
+    polls = r.summary["messages_sent"] + 1200 / 20 * floor  # about floor long polls per 20 s
+    assert kpis_empty(r) < 1.5 * polls
+
+
+def kpis_empty(r) -> int:
+    from simlib import kpis
+    return int(kpis.sqs_request_breakdown(r)["empty_receives"])
+
+
+def test_invocation_rate_is_capped_at_ten_times_the_concurrency_limit():
+    """https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: a function's
+    invocation requests per second are limited to 10 x its concurrency (the account's, or
+    its reserved concurrency); above it Lambda answers 429 (TooManyRequestsException,
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). 20,000 requests/s of
+    10 ms each need only 200 concurrent environments, but exceed 10,000 invokes/s."""
+    data = {"source": "api", "database": None, "caller": {"max_retries": 0},
+            "workload": {"pattern": "constant", "rate_per_s": 20_000, "duration_s": 5},
+            "handler": {"duration_distribution": "constant", "duration_median_s": 0.01,
+                        "cpu_fraction": 0.0}}
+    r = sim(data)
+    inv = r.invocations
+    ran = inv[inv["status"] != "throttled"]
+    # once the first second's cold starts are over, far below the concurrency limit: the
+    # rate, not concurrency, is what throttles
+    assert r.timeseries.loc[r.timeseries["t_s"] >= 2, "concurrency"].max() < 500
+    assert r.summary["throttles"] > 0
+    per_second = ran.groupby(np.floor(ran["start_s"])).size()
+    # at most 10,000 start in any second; once warm, every second uses all of them
+    assert per_second.max() <= 10_000, per_second.to_dict()
+    assert per_second.iloc[1:].min() == 10_000
+    # with reserved concurrency 20 the rate is 200 per second
+    small = sim(merged(data, function={"reserved_concurrency": 20},
+                       workload={"rate_per_s": 1_000}))
+    sran = small.invocations[small.invocations["status"] != "throttled"]
+    assert sran.groupby(np.floor(sran["start_s"])).size().max() <= 200
+
+
+def test_callers_retry_429s_as_an_sdk_does_by_default():
+    """AWS SDKs' standard retry mode makes three attempts (two retries) with exponential
+    backoff and jitter (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html);
+    the caller does the same unless told otherwise (caller.max_retries: 0)."""
+    data = {"source": "api", "database": None,
+            "workload": {"rate_per_s": 25, "duration_s": 60},
+            "function": {"reserved_concurrency": 5},
+            "handler": {"duration_distribution": "exponential", "duration_median_s": 0.07,
+                        "cpu_fraction": 0.0}}  # mean 0.1 s: 2.5 of 5 environments busy
+    default = sim(data)
+    assert default.scenario.caller.max_retries == 2
+    none = sim(merged(data, caller={"max_retries": 0}))
+    assert none.summary["messages_failed"] > 0
+    assert default.summary["messages_failed"] < 0.5 * none.summary["messages_failed"]
+    assert default.summary["throttles"] > none.summary["throttles"]  # retries are attempts too

@@ -349,3 +349,32 @@ def test_python_dash_m_simlib_runs(scenario_file):
                          text=True, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("simlib: error: queue.nope = 1")
+
+
+# -- runtime deprecation and Lambda Managed Instances -----------------------------------
+
+
+def test_run_refuses_lambda_managed_instances_in_one_line(capsys):
+    """https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-core-concepts.html"""
+    code, out, err = run_cli(capsys, "run", DATA / "managed-instances.yaml")
+    assert_one_clear_error(code, err, "managed-instances.yaml", "OrdersFunction",
+                           "Lambda Managed Instances", "not modelled", "would be wrong")
+    assert out == ""
+    code, out, _ = run_cli(capsys, "lint", DATA / "managed-instances.yaml")
+    assert code == 0 and "[managed-instances-not-modelled]" in out
+
+
+def test_run_warns_once_on_stderr_for_a_deprecated_runtime(capsys, tmp_path):
+    """python3.9: deprecated 2025-12-15 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)."""
+    path = tmp_path / "old.yaml"
+    path.write_text(SCENARIO.replace("function: {timeout_s: 5}",
+                                     "function: {timeout_s: 5, runtime: python3.9}"))
+    code, out, err = run_cli(capsys, "run", path, "--kpis", "messages_sent")
+    assert code == 0 and "Messages sent" in out
+    lines = [line for line in err.splitlines() if line.startswith("simlib: warning: ")]
+    assert len(lines) == 1
+    assert "old: function.runtime: runtime python3.9 is deprecated since 2025-12-15" in lines[0]
+    code, _, err = run_cli(capsys, "run", DATA.parent.parent / "data" / "scenarios" /
+                           "default.yaml", "--kpis", "messages_sent", "--set",
+                           "workload.duration_s=5")
+    assert code == 0 and "simlib: warning" not in err  # python3.13: nothing to say

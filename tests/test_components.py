@@ -26,6 +26,32 @@ def advance(env, t):
 
 
 # -- SQS queue ------------------------------------------------------------------------
+def test_at_the_in_flight_quota_a_receive_returns_nothing_until_messages_leave_flight():
+    """SQS quota: about 120,000 in-flight messages per standard queue; at the quota a
+    long-polling ReceiveMessage returns no messages (a short poll gets OverLimit)
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+    The quota is lowered on this queue object to keep the test small."""
+    env, msgs, q = make_queue([0.0] * 30, visibility=30.0)
+    assert q.in_flight_max == 120_000
+    q.in_flight_max = 12
+    first = q.receive(10, 1.0)
+    second = q.receive(10, 1.0)
+    assert len(first) == 10 and len(second) == 2  # the second call gets only the room left
+    assert q.in_flight == 12
+    calls, empty = q.receive_calls, q.empty_receive_calls
+    assert q.receive(10, 1.0) == []  # at the quota: nothing, though 18 are visible
+    assert q.visible(env.now) == 18
+    assert (q.receive_calls, q.empty_receive_calls) == (calls + 1, empty + 1)  # still billed
+    assert q.delete([(m, q.receipt(m)) for m in first[:3]]) == 3
+    assert len(q.receive(10, 1.0)) == 3  # room for three again
+    # an idle consumer waiting at the quota wakes after a long poll, not at once
+    ev = q.wait()
+    advance(env, 19.0)
+    assert not ev.processed
+    advance(env, 20.5)
+    assert ev.processed
+
+
 def test_receive_returns_at_most_ten_and_only_sent_messages():
     env, _msgs, q = make_queue([0.0] * 15 + [5.0])
     advance(env, 1.0)
@@ -151,7 +177,8 @@ def test_cold_then_warm_and_newest_idle_environment_first():
 
 
 def test_idle_environment_is_reclaimed_after_its_idle_lifetime():
-    env, fn = make_function(idle_lifetime_s=60)
+    # lag and spread zeroed: the environment's idle lifetime is exactly idle_lifetime_s
+    env, fn = make_function(idle_lifetime_s=60, idle_reclaim_lag_s=0, idle_lifetime_spread_s=0)
     e = fn.acquire()
     fn.release(e, reset=False)
     env.run(until=59)
@@ -162,7 +189,8 @@ def test_idle_environment_is_reclaimed_after_its_idle_lifetime():
 
 
 def test_the_monitor_sweep_reclaims_at_the_idle_or_the_maximum_lifetime():
-    env, fn = make_function(idle_lifetime_s=60, max_lifetime_s=100)
+    env, fn = make_function(idle_lifetime_s=60, max_lifetime_s=100, idle_reclaim_lag_s=0,
+                            idle_lifetime_spread_s=0)
     b = fn.acquire()  # created at 0
     env.run(until=20)
     a = fn.acquire()  # created at 20
@@ -174,6 +202,28 @@ def test_the_monitor_sweep_reclaims_at_the_idle_or_the_maximum_lifetime():
         env.run(until=t)
         fn.sweep()
         assert fn.live == live, t
+
+
+def test_idle_lifetime_is_nominal_plus_lag_spread_per_environment_with_keyed_draws():
+    # AWS reclaimed idle environments 636-645 s after the last request when the nominal
+    # lifetime was 10 min (data/README.md, "Environment lifetime"): nominal + lag, jittered.
+    env, fn = make_function(idle_lifetime_s=600, idle_reclaim_lag_s=40, idle_lifetime_spread_s=10)
+    envs = [fn.acquire() for _ in range(50)]
+    lifetimes = [e.idle_s for e in envs]
+    assert all(635 <= x <= 645 for x in lifetimes) and len(set(lifetimes)) == 50
+    # common random numbers: environment k gets the same draw whatever else changes
+    _env2, fn2 = make_function(idle_lifetime_s=600, idle_reclaim_lag_s=40,
+                               idle_lifetime_spread_s=10, memory_mb=2048)
+    assert [fn2.acquire().idle_s for _ in range(50)] == lifetimes
+    e = envs[0]
+    for x in envs:
+        fn.release(x, reset=False)
+    env.run(until=e.idle_s - 0.01)
+    fn.sweep()
+    assert fn.live == sum(x.idle_s > e.idle_s - 0.01 for x in envs)
+    env.run(until=646)
+    fn.sweep()
+    assert fn.live == 0
 
 
 def test_timeout_resets_the_environment():

@@ -8,6 +8,7 @@ pipeline and the scenario made from it are judged alike.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,8 @@ BAD_TRAPS = {
     ("ThrottledQueue", "max-receive-count-below-5", "warning"),
     ("ThrottledFunction.Events.Throttled", "batch-over-10-without-window", "error"),
     ("FifoFunction.Events.Ordered", "fifo-batch-over-10", "error"),
+    ("OldRuntimeFunction", "deprecated-runtime", "warning"),
+    ("ManagedFunction", "managed-instances-not-modelled", "warning"),
 }
 
 
@@ -65,7 +68,8 @@ def test_every_rule_fires_on_the_bad_template_where_expected():
 @pytest.mark.parametrize("name", ["sam-good.yaml", "sam-two-pipelines.yaml",
                                   "cfn-plain.json", "params.yaml", "fifo.yaml"])
 def test_clean_templates_give_no_findings(name):
-    assert lint_path(DATA / name) == []
+    # pinned date: nodejs22.x and ruby3.3 come within the deprecation notice window in 2027
+    assert lint_path(DATA / name, today=date(2026, 1, 1)) == []
 
 
 def test_an_outside_queue_is_linted_on_aws_defaults():
@@ -149,7 +153,7 @@ def test_each_rule_a_scenario_can_express_fires_on_it(changes, rule):
 
 def test_reserved_concurrency_without_a_cap_is_compared_with_the_pollers_ceiling():
     (f,) = lint_scenario(clean_scenario(function__reserved_concurrency=100))
-    assert "pollers' ceiling of 1,000 (no ScalingConfig.MaximumConcurrency)" in f.message
+    assert "pollers' ceiling of 1,250 (no ScalingConfig.MaximumConcurrency)" in f.message
     assert lint_scenario(clean_scenario(function__reserved_concurrency=100,
                                         mapping__max_concurrency=100)) == []
 
@@ -216,3 +220,43 @@ def test_a_finding_is_frozen():
     (f,) = lint_scenario(clean_scenario(queue__max_receive_count=None))
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.rule = "x"
+
+
+# -- runtime deprecation and Lambda Managed Instances -----------------------------------
+
+def test_deprecated_runtime_names_the_function_and_the_dates():
+    """Dates: AWS "Lambda runtimes", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
+    (python3.9 deprecated 2025-12-15; create blocked 2027-02-01, update 2027-03-03)."""
+    old = next(p for p in read_template(DATA / "bad-traps.yaml")
+               if p.name == "OldRuntimeFunction")
+    (f,) = [f for f in lint_pipeline(old, today=date(2026, 11, 29))
+            if f.rule == "deprecated-runtime"]
+    assert f.resource == "OldRuntimeFunction" and f.severity == "warning"
+    assert "python3.9 is deprecated since 2025-12-15" in f.message
+    assert "scheduled to be blocked from 2027-02-01" in f.message
+    assert "2027-03-03" in f.message and "security patches" in f.why and "supported" in f.fix
+    (f,) = [f for f in lint_pipeline(old, today=date(2027, 6, 1))
+            if f.rule == "deprecated-runtime"]
+    assert "blocked since 2027-02-01" in f.message and "blocked since 2027-03-03" in f.message
+
+
+def test_deprecated_runtime_follows_the_injected_date_for_a_scenario():
+    s = clean_scenario(function__runtime="nodejs20.x")
+    assert [f.rule for f in lint_scenario(s, today=date(2025, 1, 1))] == []
+    (f,) = lint_scenario(s, today=date(2026, 3, 1))
+    assert f.rule == "deprecated-runtime" and "scheduled for deprecation on 2026-04-30" in f.message
+    (f,) = lint_scenario(s, today=date(2026, 11, 29))
+    assert "deprecated since 2026-04-30" in f.message
+    # go is the model's name for a provided.al2023 build
+    (f,) = lint_scenario(clean_scenario(function__runtime="go"), today=date(2029, 7, 1))
+    assert "provided.al2023" in f.message
+    # an api scenario has no queue traps, but its runtime still counts
+    api = Scenario.from_dict({"source": "api", "function": {"runtime": "python3.9"}})
+    assert [f.rule for f in lint_scenario(api, today=date(2026, 11, 29))] == ["deprecated-runtime"]
+
+
+def test_managed_instances_are_reported_not_simulated():
+    (f,) = lint_path(DATA / "managed-instances.yaml")
+    assert (f.resource, f.rule) == ("OrdersFunction", "managed-instances-not-modelled")
+    assert "not modelled" in f.message and "CapacityProviderConfig" in f.message
+    assert "many invocations at once" in f.why and f.fix

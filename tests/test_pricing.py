@@ -153,6 +153,8 @@ def test_table_has_a_stable_shape():
         ("lambda", "requests"), ("lambda", "compute_gb_s"), ("lambda", "provisioned_gb_s"),
         ("lambda", "provisioned_compute_gb_s"), ("sqs", "requests"), ("logs", "ingestion_gb"),
         ("nat", "processed_gb"), ("nat", "hours"), ("database", "instance_hours"),
+        ("lambda", "snapstart_cache_gb_s"), ("lambda", "snapstart_restore_gb"),
+        ("database", "proxy_vcpu_hours"),
     ]
     assert table["cost_usd"].sum() == 0.0
     np.testing.assert_allclose(table["cost_usd"], table["quantity"] * table["unit_price_usd"])
@@ -229,3 +231,65 @@ def test_bad_usage_is_a_value_error_naming_field_value_and_range(changes, patter
 def test_cost_table_wants_a_usage():
     with pytest.raises(TypeError, match="expects a Usage, got dict"):
         cost_table({"requests": 1})
+
+
+# -- SnapStart and RDS Proxy (issue 10) ---------------------------------------------
+
+
+def test_snapstart_cache_and_restore_match_the_pricing_page_example():
+    """The AWS Lambda pricing page's SnapStart example (US East, 1 GB, a month of 31 days,
+    74,400 restores): cache 2,678,400 GB-s x $0.0000015046 = $4.03, restore 74,400 GB x
+    $0.0001397998 = $10.4. https://aws.amazon.com/lambda/pricing/ (SnapStart Pricing)."""
+    table = cost_table(usage(snapstart_cached_s=31 * 24 * 3600.0, snapstart_restores=74_400))
+    cache = line(table, "lambda", "snapstart_cache_gb_s")
+    restore = line(table, "lambda", "snapstart_restore_gb")
+    assert cache["quantity"] == pytest.approx(2_678_400)
+    assert cache["cost_usd"] == pytest.approx(4.03, abs=0.005)
+    assert restore["quantity"] == pytest.approx(74_400)
+    assert restore["cost_usd"] == pytest.approx(10.40, abs=0.005)
+
+
+def test_snapstart_cache_is_billed_for_at_least_3_hours():
+    """"You're charged for a minimum of 3 hours" for caching a SnapStart snapshot
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html, SnapStart pricing);
+    a version without a charged cache (Java, or no SnapStart) has no cache line."""
+    gb = 2048 / 1024
+    short = line(cost_table(usage(memory_mb=2048, snapstart_cached_s=60.0)),
+                 "lambda", "snapstart_cache_gb_s")
+    assert short["quantity"] == pytest.approx(3 * 3600 * gb)
+    long = line(cost_table(usage(memory_mb=2048, snapstart_cached_s=5 * 3600.0)),
+                "lambda", "snapstart_cache_gb_s")
+    assert long["quantity"] == pytest.approx(5 * 3600 * gb)
+    none = line(cost_table(usage(memory_mb=2048)), "lambda", "snapstart_cache_gb_s")
+    assert none["quantity"] == 0.0
+
+
+def test_snapstart_bills_the_billed_restore_duration_not_the_restore():
+    """Billed Restore Duration is the runtime load and afterRestore hooks; "You are not
+    charged for the time it takes to restore a snapshot"
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html). lambda-perf's
+    REPORT line (common_lib/src/report_log.rs): Duration 36.97 ms, Restore Duration
+    511.56 ms, Billed Restore Duration 136 ms, Billed Duration 173 ms."""
+    restore = 0.51156
+    assert pricing.snapstart_billed_ms(0.03697 + restore, restore) == 173.0
+    # warm invocations bill as usual
+    assert pricing.snapstart_billed_ms(0.03697, 0.0) == billed_ms(0.03697) == 37.0
+    both = pricing.snapstart_billed_ms(np.array([0.03697 + restore, 0.1]),
+                                       np.array([restore, 0.0]))
+    np.testing.assert_array_equal(both, [173.0, 100.0])
+    with pytest.raises(ValueError, match=r"restore_s = .* 0\.\.duration_s"):
+        pricing.snapstart_billed_ms(0.1, 0.2)
+
+
+def test_rds_proxy_is_billed_per_vcpu_hour_with_a_2_vcpu_minimum():
+    """RDS Proxy: $0.015 per vCPU-hour of the database instance, minimum 2 vCPUs; the
+    page's example, a 1-vCPU instance for 30 days = 1,440 vCPU-hours = $21.60
+    (https://aws.amazon.com/rds/proxy/pricing/)."""
+    small = line(cost_table(usage(proxy_vcpus=1, proxy_hours=720.0)),
+                 "database", "proxy_vcpu_hours")
+    assert (small["unit"], small["quantity"]) == ("vCPU-hour", pytest.approx(1440))
+    assert small["cost_usd"] == pytest.approx(21.60)
+    big = line(cost_table(usage(proxy_vcpus=8, proxy_hours=10.0)), "database", "proxy_vcpu_hours")
+    assert big["cost_usd"] == pytest.approx(8 * 10 * 0.015)
+    off = line(cost_table(usage(proxy_vcpus=8)), "database", "proxy_vcpu_hours")
+    assert off["cost_usd"] == 0.0

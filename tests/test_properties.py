@@ -33,7 +33,7 @@ OUTCOMES = ("deleted", "failed", "dlq", "expired", "in_queue", "in_flight")
 STATUSES = {"ok", "partial", "error", "timeout", "throttled"}
 TIMESERIES_COLUMNS = [
     "t_s", "concurrency", "environments", "idle_environments", "queue_visible",
-    "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections",
+    "in_flight", "dlq_depth", "throttles", "cold_starts", "db_connections", "pollers",
 ]
 
 

@@ -131,10 +131,14 @@ def test_unknown_runtime_is_rejected_with_field_and_allowed_values():
         init_profile("python2.7")
 
 
-def test_snapstart_without_data_is_rejected():
+def test_snapstart_on_a_runtime_aws_does_not_offer_it_for_is_rejected():
+    # SnapStart: Java 11+, Python 3.12+, .NET 8+ only; "Other managed runtimes (such as
+    # nodejs24.x and ruby3.4) ... are not supported"
+    # (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html).
     with pytest.raises(ValueError,
-                       match=r"function\.snapstart.*'python3\.13'.*java11, java17, java21"):
-        init_profile("python3.13", snapstart=True)
+                       match=r"function\.snapstart.*'nodejs22\.x' does not support SnapStart"
+                             r".*dotnet10, dotnet8, java11, java17, java21, java25, python3\.12"):
+        init_profile("nodejs22.x", snapstart=True)
 
 
 def test_unknown_architecture_is_rejected():
@@ -152,3 +156,58 @@ def test_script_reproduces_committed_csv():
             " put them there (see data/README.md) to check the CSV against its source"
         )
     assert script.render_csv(script.build_rows(found[0])) == DATA_PATH.read_text()
+
+
+def test_snapstart_supported_runtimes_and_their_restore_source():
+    """SnapStart is offered for Java 11+, Python 3.12+ and .NET 8+
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html); lambda-perf measures
+    restores for Java 11/17/21 only, so the others borrow java21's (data/README.md)."""
+    assert runtimes.snapstart_supported_runtimes() == (
+        "dotnet10", "dotnet8", "java11", "java17", "java21", "java25",
+        "python3.12", "python3.13", "python3.14")
+    assert runtimes.snapstart_restore_source("java17") == "measured"
+    assert runtimes.snapstart_restore_source("python3.13").startswith("stand-in: java21")
+    py = init_profile("python3.13", snapstart=True)
+    java = init_profile("java21", snapstart=True)
+    assert py.runtime == "python3.13" and py.snapstart
+    assert (py.median_s, py.sigma, py.n) == (java.median_s, java.sigma, java.n)
+
+
+# -- deprecation dates ---------------------------------------------------------------------
+
+def test_every_modelled_runtime_has_deprecation_dates_with_a_source():
+    """simlib/data/runtime_deprecation.csv, from AWS "Lambda runtimes":
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"""
+    from datetime import date
+
+    table = runtimes.deprecation_table()
+    for runtime in runtimes.known_runtimes():
+        assert runtimes.deprecation(runtime) is not None, runtime
+    for row in table.values():
+        assert row.source_url == "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+        assert row.checked == date(2026, 11, 29)
+        dates = [d for d in (row.deprecation_date, row.block_create_date,
+                             row.block_update_date) if d is not None]
+        assert dates == sorted(dates), row  # deprecation <= block create <= block update
+    assert table["python3.9"].deprecation_date == date(2025, 12, 15)
+    assert table["nodejs20.x"].block_update_date == date(2027, 3, 3)
+
+
+def test_deprecation_notice_says_deprecated_or_scheduled_relative_to_today():
+    from datetime import date
+
+    notice = runtimes.deprecation_notice
+    assert notice("python3.13", today=date(2026, 11, 29)) is None  # 2029: far off
+    assert notice("python3.9", today=date(2025, 1, 1)) is None  # beyond the notice window
+    soon = notice("python3.9", today=date(2025, 11, 1))
+    assert soon.startswith("runtime python3.9 is scheduled for deprecation on 2025-12-15")
+    past = notice("python3.9", today=date(2026, 11, 29))
+    assert past.startswith("runtime python3.9 is deprecated since 2025-12-15")
+    assert "creating functions with it is scheduled to be blocked from 2027-02-01" in past
+    late = notice("python3.9", today=date(2027, 3, 3))
+    assert "blocked since 2027-02-01" in late and "updating functions with it is blocked " \
+        "since 2027-03-03" in late
+    assert notice("rust", today=date(2029, 6, 30)).startswith(
+        "runtime rust (provided.al2023) is deprecated since 2029-06-30")
+    assert notice("no-such-runtime", today=date(2026, 11, 29)) is None
+    assert notice(None) is None

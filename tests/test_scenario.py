@@ -193,8 +193,8 @@ ERRORS = [
      rf"queue\.retention_s = 30{V} is not allowed: .*60\.\.(1209600|1,209,600|1\.2096e\+06)"),
     ({"function": {"runtime": "python2.7"}},
      r"function\.runtime = 'python2\.7' is not allowed: one of .*python3\.13"),
-    ({"function": {"snapstart": True}},
-     r"function\.snapstart = True is not allowed: .*java21"),
+    ({"function": {"runtime": "nodejs22.x", "snapstart": True}},
+     r"function\.snapstart = True is not allowed: .*support SnapStart.*java25.*python3\.13"),
     ({"function": {"reserved_concurrency": 901}},
      r"function\.reserved_concurrency = 901 is not allowed: 0\.\.900 .*100"),
     ({"account": {"concurrency_limit": 150}, "function": {"reserved_concurrency": 51}},
@@ -331,8 +331,8 @@ CONFLICTS = [
      "database.max_connections = 50 is not allowed: at least "
      "database.proxy_max_connections (100)"),
     ({"function": {"runtime": "java21", "snapstart": True}},
-     {"function.runtime": "python3.13"},
-     "function.runtime = 'python3.13' is not allowed: a runtime with SnapStart data "),
+     {"function.runtime": "nodejs22.x"},
+     "function.runtime = 'nodejs22.x' is not allowed: a runtime that supports SnapStart "),
 ]
 
 
@@ -592,3 +592,53 @@ def test_record_draws_do_not_depend_on_the_order_of_requests():
     got_a = [(a.duration(m, k), a.fails(m, k)) for m, k in order]
     got_b = [(b.duration(m, k), b.fails(m, k)) for m, k in reversed(order)][::-1]
     assert got_a == got_b
+
+
+# -- SnapStart rules and database.vcpus (issue 10) ------------------------------------
+
+
+def test_snapstart_with_provisioned_concurrency_is_one_error_naming_both_fields():
+    """"SnapStart does not support provisioned concurrency"
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html)."""
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict({"function": {"runtime": "java21", "snapstart": True,
+                                         "provisioned_concurrency": 2}})
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("function.snapstart = True is not allowed: ")
+    assert "function.provisioned_concurrency is 2" in text
+    snap = Scenario.from_dict({"function": {"runtime": "java21", "snapstart": True}})
+    with pytest.raises(ScenarioError, match=r"^function\.provisioned_concurrency = 3 is not "
+                                            r"allowed: 0 while function\.snapstart is True"):
+        snap.with_changes({"function.provisioned_concurrency": 3})
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13", "dotnet8", "java25"])
+def test_snapstart_is_accepted_where_aws_offers_it(runtime):
+    """SnapStart: "Java 11 and later", "Python 3.12 and later", ".NET 8 and later"
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html)."""
+    assert Scenario.from_dict({"function": {"runtime": runtime, "snapstart": True}}).function.snapstart
+
+
+def test_database_vcpus_defaults_to_the_db_t3_medium_and_is_range_checked():
+    """db.t3.medium has 2 vCPUs (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html);
+    RDS Proxy bills by them (https://aws.amazon.com/rds/proxy/pricing/)."""
+    assert Scenario().database.vcpus == 2
+    with pytest.raises(ScenarioError, match=r"^database\.vcpus = 0 is not allowed: an integer "
+                                            r"in 1\.\.1,000"):
+        Scenario.from_dict({"database": {"vcpus": 0}})
+
+
+def test_a_deprecated_runtime_is_a_scenario_warning_not_an_error():
+    """python3.9 deprecated 2025-12-15 (AWS "Lambda runtimes",
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html): the scenario is
+    valid and runs; Scenario.runtime_warnings says so, dated by the ``today`` given."""
+    from datetime import date
+
+    old = Scenario.from_dict({"function": {"runtime": "python3.9"}})
+    (text,) = old.runtime_warnings(today=date(2026, 11, 29))
+    assert text.startswith("function.runtime: runtime python3.9 is deprecated since 2025-12-15")
+    assert old.runtime_warnings(today=date(2024, 1, 1)) == []
+    assert old.warnings == old.runtime_warnings(date.today())
+    assert Scenario.from_dict({}).runtime_warnings(today=date(2026, 11, 29)) == []
+    assert "warnings" not in old.to_dict()  # not a field: to_dict / from_dict unchanged

@@ -428,3 +428,31 @@ def test_an_intrinsic_part_way_down_a_key_is_noted(tmp_path):
     (p,) = read_template(write(tmp_path, text))
     assert p.max_concurrency is None
     assert any("ScalingConfig.MaximumConcurrency is Fn::If" in n for n in p.notes)
+
+
+def test_a_managed_instances_function_is_read_but_not_run(tmp_path):
+    """Lambda Managed Instances: CapacityProviderConfig on the function (CloudFormation
+    "AWS::Lambda::Function CapacityProviderConfig", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-capacityproviderconfig.html).
+    One environment serves many invocations and scaling follows CPU
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-core-concepts.html),
+    which the model does not simulate: to_scenario refuses it in one message."""
+    p = one("managed-instances.yaml")
+    assert p.managed_instances == "Resources.OrdersFunction.Properties.CapacityProviderConfig"
+    with pytest.raises(ScenarioFileError) as info:
+        p.to_scenario()
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{DATA / 'managed-instances.yaml'}: ")
+    assert "function OrdersFunction runs on Lambda Managed Instances" in text
+    assert "not modelled" in text and "would be wrong" in text
+    with pytest.raises(ScenarioFileError, match="Lambda Managed Instances"):
+        load_any(DATA / "managed-instances.yaml")
+    # SAM Globals count too; AWS::NoValue does not
+    assert by_name("bad-traps.yaml")["ManagedFunction"].managed_instances
+    assert one("sam-good.yaml").managed_instances is None
+    text = (DATA / "managed-instances.yaml").read_text().replace(
+        "      CapacityProviderConfig:\n        LambdaManagedInstancesCapacityProviderConfig:\n"
+        "          CapacityProviderArn: !GetAtt OrdersCapacity.Arn\n"
+        "          PerExecutionEnvironmentMaxConcurrency: 64\n",
+        "      CapacityProviderConfig: !Ref AWS::NoValue\n")
+    p = read_template(write(tmp_path, text))[0]
+    assert p.managed_instances is None and p.to_scenario().function.runtime == "python3.13"
