@@ -34,6 +34,7 @@ __all__ = [
     "mean_duration_s",
     "on_demand_utilisation",
     "per_message_counts",
+    "provisioned_inits",
     "provisioned_utilisation",
     "receives_of_unfinished",
     "repeat_executions_over_time",
@@ -139,6 +140,15 @@ def init_share(result) -> float:
     inv = result.invocations  # throttled rows carry no INIT and no billed time
     billed_s = inv["billed_ms"].sum() / 1000
     return float(inv["init_s"].sum() / billed_s) if billed_s else math.nan
+
+
+def provisioned_inits(result) -> int:
+    """INIT runs of provisioned environments (count): one per environment at allocation
+    plus one per recycle, about every ``function.max_lifetime_s``. None of them is a cold
+    start (no invocation waits for it), but each is billed (``provisioned_init_gb_s``).
+    0 when none is provisioned.
+    """
+    return int(result.provisioned_inits)
 
 
 def provisioned_utilisation(result) -> float:

@@ -9,8 +9,10 @@ Rules honoured here (see docs/design.md, "Sources of AWS figures" and "Assumptio
   (a draw keyed by the environment's number, stream ``lifetime``); any idle environment is
   reclaimed past ``max_lifetime_s``; a timeout or failed INIT resets an environment;
 - reserved concurrency caps the function (else the account limit does); provisioned
-  environments are pre-initialised and never reclaimed, and traffic above them spills
-  over to on-demand environments;
+  environments are initialised at allocation (INIT billed, no cold start), never reclaimed
+  for idleness but recycled about every ``max_lifetime_s`` (a replacement initialised in
+  advance takes over; see ``_recycle``), and traffic above them spills over to on-demand
+  environments;
 - new environments draw on a token bucket of 1,000 per 10 s, refilled continuously;
 - at most 10 x the concurrency cap invocations start in each second of the clock, whatever
   the invocation type: above it the invoke is throttled (429).
@@ -19,6 +21,7 @@ Rules honoured here (see docs/design.md, "Sources of AWS figures" and "Assumptio
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 import simpy
@@ -27,6 +30,13 @@ from simlib import limits
 from simlib.runtimes import init_profile
 from simlib.scenario import Scenario
 from simlib.streams import ChunkedStream, Streams
+
+# INIT of a provisioned environment is not held to the on-demand 10 s limit: "The
+# 10-second timeout doesn't apply to functions that are using provisioned concurrency ...
+# The time limit is 130 seconds or the configured function timeout (maximum 900 seconds),
+# whichever is higher" (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+# The model bills at most that much of a provisioned INIT (a failed one is not modelled).
+PROVISIONED_INIT_LIMIT_S = 130.0
 
 
 class ExecutionEnvironment:
@@ -39,10 +49,13 @@ class ExecutionEnvironment:
         self.id = env_id
         self.created_s = created_s
         self.provisioned = provisioned
-        self.init_s = init_s  # INIT duration this environment needs (0 when provisioned)
+        # INIT duration its first invocation waits for (0 when provisioned: INIT ran at
+        # allocation, before any invocation, and is counted by the function)
+        self.init_s = init_s
         self.idle_since = created_s
         self.connected = False  # holds a database connection
-        self.retire_s = float("inf")  # reclaimed at its maximum lifetime (set by the function)
+        # reclaimed at its maximum lifetime, or recycled then if provisioned (set by the function)
+        self.retire_s = float("inf")
         self.idle_s = float("inf")  # its idle lifetime (set by the function)
 
 
@@ -83,8 +96,30 @@ class LambdaFunction:
         # No idle environment can be due for reclaiming before this time (less a margin
         # for rounding), so the monitor's sweep can skip quiet steps.
         self._sweep_after = float("inf")
+        # Provisioned environments. AWS: "Your function's initialization code runs during
+        # allocation and every few hours, as running instances of your function are
+        # recycled ... initialization is billed even if the instance never processes a
+        # request. Provisioned concurrency runs continually and is billed separately from
+        # initialization and invocation costs" (Lambda Developer Guide, "Managing concurrency
+        # for a Lambda function", https://github.com/awsdocs/aws-lambda-developer-guide/blob/main/doc_source/configuration-concurrency.md;
+        # the same words in the Lambda FAQ); "Lambda initializes instances of your function
+        # before it is invoked, and recycles instances every few hours"
+        # (https://docs.aws.amazon.com/lambda/latest/dg/services-efs.html). Each one runs
+        # INIT at allocation (before time 0) and is recycled: AWS gives no period ("every few
+        # hours"), so the
+        # model takes max_lifetime_s, the lifetime on-demand environments also get. So that
+        # the environments allocated together are not all recycled at the same instant, the
+        # first recycle of environment k comes after max_lifetime_s x u_k, u_k in (0, 1] from
+        # the stream ``recycle`` keyed by k (as if allocated at a uniformly random moment of
+        # an earlier cycle); each replacement then lives max_lifetime_s.
+        self.provisioned_init_s: list[float] = []  # each provisioned INIT run, capped (s)
+        self._init_limit_s = max(PROVISIONED_INIT_LIMIT_S, float(fn.timeout_s))
+        self._recycle_offsets = ChunkedStream(
+            streams, "recycle", lambda rng, size: 1.0 - rng.random(size))
         for _ in range(fn.provisioned_concurrency):
-            self._provisioned_idle.append(self._create(provisioned=True))
+            e = self._create(provisioned=True)
+            self._schedule_recycle(e, fn.max_lifetime_s * self._recycle_offsets[e.id])
+            self._provisioned_idle.append(e)
         self._tokens = float(limits.SCALING_BURST)
         self._tokens_at = 0.0
         # invocation rate: 10 x the concurrency cap per second, counted per second of the
@@ -102,11 +137,54 @@ class LambdaFunction:
         i = self._next_id
         self._next_id += 1
         self.live += 1
-        init = 0.0 if provisioned else self._init_draws[i]
+        if provisioned:
+            # INIT runs now, off any invocation's path: counted (and billed) here, not seen
+            # by an invocation. The same draw (stream ``init``, keyed by the environment's
+            # number) an on-demand environment of that number would take.
+            self.provisioned_init_s.append(min(self._init_draws[i], self._init_limit_s))
+            init = 0.0
+        else:
+            init = self._init_draws[i]
         e = ExecutionEnvironment(i, self.env.now, provisioned, init)
         e.retire_s = e.created_s + self.cfg.max_lifetime_s
         e.idle_s = self._idle_lifetimes[i]
         return e
+
+    @property
+    def provisioned_inits(self) -> int:
+        """INIT runs of provisioned environments: allocation and recycles."""
+        return len(self.provisioned_init_s)
+
+    def _schedule_recycle(self, e: ExecutionEnvironment, after_s: float) -> None:
+        e.retire_s = self.env.now + after_s
+        if math.isfinite(e.retire_s):
+            self.env.process(self._recycle(e))
+
+    def _recycle(self, e: ExecutionEnvironment):
+        """Process: replace provisioned ``e`` at its recycle time.
+
+        AWS keeps the configured number of initialised environments at any time and no
+        invocation sees a cold start from a recycle ("at any given time, Lambda always
+        ensures that the number of pre-initialized environments is equal to the value of
+        your function's provisioned concurrency setting",
+        https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). So the
+        replacement's INIT runs before the recycle time and it takes over at that instant;
+        the overlap is not counted in ``live`` (an assumption). An environment busy then is
+        recycled when it is released (``release``).
+        """
+        yield self.env.timeout(e.retire_s - self.env.now)
+        idle = self._provisioned_idle
+        for k in range(len(idle)):
+            if idle[k] is e:
+                idle[k] = self._replace(e)
+                return
+
+    def _replace(self, e: ExecutionEnvironment) -> ExecutionEnvironment:
+        """Retire provisioned ``e`` and put a freshly initialised one in its place."""
+        self._destroy(e)
+        new = self._create(provisioned=True)
+        self._schedule_recycle(new, self.cfg.max_lifetime_s)
+        return new
 
     def _expired(self, e: ExecutionEnvironment, now: float) -> bool:
         return (
@@ -172,6 +250,8 @@ class LambdaFunction:
             if reset:  # Lambda replaces it with a freshly initialised one
                 e.connected = self._drop_connection(e)
             e.idle_since = now
+            if now >= e.retire_s:  # busy at its recycle time: recycled now
+                e = self._replace(e)
             self._provisioned_idle.append(e)
             return
         if reset:

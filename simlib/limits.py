@@ -54,6 +54,28 @@ POLLERS_CEILING = 1_250
 # can optimize to as few as 2 concurrent invokes ... not available when you enable the
 # maximum concurrency setting" (services-sqs-scaling.html).
 POLLERS_IDLE_FLOOR = 2
+# Provisioned mode (ProvisionedPollerConfig) of an SQS mapping, the alternative to
+# MaximumConcurrency ("These are mutually exclusive options", services-sqs-scaling.html).
+# MinimumPollers: "For Amazon SQS events source mappings, default is 2, and minimum 2
+# required", at most 200; MaximumPollers: "For Amazon SQS event source mappings, the
+# accepted range is between 2 and 10,000, with a default of 200"
+# (https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html; the
+# developer guide's invocation-eventsourcemapping.html still says a maximum of 2,000).
+PROVISIONED_MIN_POLLERS = (2, 200)
+PROVISIONED_MAX_POLLERS = (2, 10_000)
+PROVISIONED_MIN_POLLERS_DEFAULT = 2
+PROVISIONED_MAX_POLLERS_DEFAULT = 200
+# "each event poller can handle up to 1 MB/sec of throughput, up to 10 concurrent
+# invokes, or up to 10 Amazon SQS polling API calls per second. Lambda scales the number
+# of event pollers between your configured minimum and maximum, quickly adding up to
+# 1,000 concurrency per minute" (services-sqs-scaling.html; the AWS News blog "AWS Lambda
+# enhances event processing with provisioned mode for SQS event-source mapping",
+# https://aws.amazon.com/blogs/aws/aws-lambda-enhances-sqs-processing-with-new-provisioned-mode-3x-faster-scaling-16x-higher-capacity/).
+INVOKES_PER_EVENT_POLLER = 10
+PROVISIONED_ADD_PER_MIN = 1_000
+# EPU billing: "Pricing is calculated per second, with a 1-minute minimum"
+# (https://aws.amazon.com/lambda/pricing/, Provisioned Mode for ESM).
+EPU_MINIMUM_S = 60.0
 # SQS in-flight quota: about 120,000 in-flight messages per standard queue (20,000 FIFO);
 # at the quota a long-polling receive returns nothing (a short poll gets OverLimit).
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html

@@ -24,7 +24,11 @@ Sources for the rules (AWS documentation pages):
 - Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings"
   (services-sqs-scaling.html): maximum concurrency 2-1,000; if reserved concurrency is
   below the mapping's maximum concurrency, Lambda throttles and messages return to the
-  queue, and AWS recommends maximum concurrency at or below the reserved concurrency.
+  queue, and AWS recommends maximum concurrency at or below the reserved concurrency;
+  maximum concurrency and provisioned mode (ProvisionedPollerConfig) "are mutually
+  exclusive options" ("You cannot use the maximum concurrency setting and provisioned
+  mode at the same time"), and in provisioned mode each event poller handles up to 10
+  concurrent invokes.
 - Lambda Developer Guide, "Lambda runtimes" (lambda-runtimes.html): deprecation, block
   function create and block function update dates per runtime (kept in
   simlib/data/runtime_deprecation.csv, see simlib.runtimes); "Runtime deprecation"
@@ -45,7 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simlib.limits import POLLERS_CEILING
+from simlib.limits import INVOKES_PER_EVENT_POLLER, POLLERS_CEILING
 from simlib.runtimes import deprecation_notice
 from simlib.scenario import Scenario
 from simlib.scenario_file import load_scenario_file
@@ -105,6 +109,9 @@ class Facts:
     runtime: str | None = None
     managed_instances: str | None = None
     today: date | None = None
+    # ProvisionedPollerConfig (AWS defaults filled in); None: standard mode
+    provisioned_min_pollers: int | None = None
+    provisioned_max_pollers: int | None = None
 
     @classmethod
     def of_pipeline(cls, p: Pipeline, today: date | None = None) -> Facts:
@@ -116,6 +123,8 @@ class Facts:
             report_batch_item_failures=p.report_batch_item_failures,
             reserved_concurrency=p.reserved_concurrency, max_concurrency=p.max_concurrency,
             fifo=p.fifo, runtime=p.runtime, managed_instances=p.managed_instances, today=today,
+            provisioned_min_pollers=p.provisioned_min_pollers,
+            provisioned_max_pollers=p.provisioned_max_pollers,
         )
 
     @classmethod
@@ -129,6 +138,8 @@ class Facts:
             reserved_concurrency=s.function.reserved_concurrency,
             max_concurrency=s.mapping.max_concurrency, fifo=False,
             runtime=s.function.runtime, today=today,
+            provisioned_min_pollers=(s.mapping.event_pollers or (None, None))[0],
+            provisioned_max_pollers=(s.mapping.event_pollers or (None, None))[1],
         )
 
 
@@ -220,6 +231,23 @@ def _no_partial_batch_response(f: Facts) -> Finding | None:
 def _reserved_below_max_concurrency(f: Facts) -> Finding | None:
     if f.reserved_concurrency is None:
         return None
+    if f.provisioned_max_pollers is not None and f.max_concurrency is None:
+        # provisioned mode: concurrency is controlled through MaximumPollers
+        pollers = f.provisioned_max_pollers * INVOKES_PER_EVENT_POLLER
+        if f.reserved_concurrency >= pollers:
+            return None
+        fit = max(f.reserved_concurrency // INVOKES_PER_EVENT_POLLER, 2)
+        return Finding(
+            f.function, "reserved-below-max-concurrency", "warning",
+            f"reserved concurrency {f.reserved_concurrency} of {f.function} is below the "
+            f"{_n(pollers)} concurrent invokes of ProvisionedPollerConfig.MaximumPollers "
+            f"{f.provisioned_max_pollers} ({INVOKES_PER_EVENT_POLLER} per event poller)",
+            "The pollers invoke more batches than the function may run: the extra invokes "
+            "are throttled, the messages wait invisible, return with a higher receive count "
+            "and can reach the DLQ without ever running.",
+            f"Set ProvisionedPollerConfig.MaximumPollers to about {fit} (10 invokes each), "
+            "or raise ReservedConcurrentExecutions.",
+        )
     pollers = f.max_concurrency if f.max_concurrency is not None else POLLERS_CEILING
     if f.reserved_concurrency >= pollers:
         return None
@@ -234,6 +262,22 @@ def _reserved_below_max_concurrency(f: Facts) -> Finding | None:
         "reach the DLQ without ever running.",
         f"Set ScalingConfig.MaximumConcurrency (2-1,000) to at most the reserved "
         f"concurrency ({f.reserved_concurrency}), or raise ReservedConcurrentExecutions.",
+    )
+
+
+def _max_concurrency_with_provisioned_mode(f: Facts) -> Finding | None:
+    if f.max_concurrency is None or f.provisioned_max_pollers is None:
+        return None
+    return Finding(
+        f.mapping, "max-concurrency-with-provisioned-mode", "error",
+        f"ScalingConfig.MaximumConcurrency {f.max_concurrency} together with "
+        f"ProvisionedPollerConfig (event pollers {f.provisioned_min_pollers}-"
+        f"{_n(f.provisioned_max_pollers)})",
+        "AWS rejects the mapping: maximum concurrency and provisioned mode are mutually "
+        "exclusive ways to control an SQS mapping's scaling.",
+        "Keep one: remove ScalingConfig and cap concurrency with "
+        "ProvisionedPollerConfig.MaximumPollers (10 concurrent invokes per event poller), "
+        "or remove ProvisionedPollerConfig to use standard mode with MaximumConcurrency.",
     )
 
 
@@ -302,6 +346,7 @@ RULES: dict[str, Callable[[Facts], Finding | None]] = {
     "max-receive-count-below-5": _receive_count_below_5,
     "no-report-batch-item-failures": _no_partial_batch_response,
     "reserved-below-max-concurrency": _reserved_below_max_concurrency,
+    "max-concurrency-with-provisioned-mode": _max_concurrency_with_provisioned_mode,
     "batch-over-10-without-window": _batch_without_window,
     "fifo-batch-over-10": _fifo_batch,
     "deprecated-runtime": _deprecated_runtime,

@@ -172,6 +172,11 @@ class Usage:
     ``snapstart_restores`` how many environments such a version restored.
     ``proxy_hours`` is how long an RDS Proxy ran in front of a database of
     ``proxy_vcpus`` vCPUs (the bill applies the 2-vCPU minimum).
+    ``provisioned_init_billed_ms`` sums :func:`billed_ms` over the INIT runs of
+    provisioned environments (at allocation and at each recycle), which no invocation
+    carries: AWS bills them "even if the instance never processes a request".
+    ``event_poller_hours`` are the Event Poller Unit hours of an SQS mapping in provisioned
+    mode (one EPU per event poller; the engine applies the 1-minute minimum).
     """
 
     architecture: str
@@ -192,6 +197,8 @@ class Usage:
     snapstart_restores: int = 0
     proxy_hours: float = 0.0
     proxy_vcpus: float = 0.0
+    provisioned_init_billed_ms: float = 0.0
+    event_poller_hours: float = 0.0
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -260,6 +267,13 @@ def cost_table(usage: Usage) -> pd.DataFrame:
         line("database", "proxy_vcpu_hours",
              max(usage.proxy_vcpus, PROXY_MIN_VCPUS) * usage.proxy_hours
              if usage.proxy_hours > 0 else 0.0),
+        line("lambda", "event_poller_unit_hours", usage.event_poller_hours),
+        # INIT of provisioned environments: billed, but AWS names no rate for it (and it
+        # predates the 2025-08-01 change, which concerned on-demand INIT only); the model
+        # takes the provisioned duration rate, the rate of everything else those
+        # environments run (docs/design.md, "Assumptions").
+        line("lambda", "provisioned_init_gb_s", usage.provisioned_init_billed_ms / 1000.0 * gb,
+             price_item="provisioned_compute_gb_s"),
     ]
     table = pd.DataFrame(rows, columns=COLUMNS[:-1])
     table["cost_usd"] = table["quantity"] * table["unit_price_usd"]

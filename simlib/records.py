@@ -47,6 +47,8 @@ class Records:
         self.invocations: list[tuple] = []  # one invoke attempt each, as INVOCATION_RECORD
         self.executions: list = []  # flat: EXECUTION_FIELDS of each execution in turn
         self.samples: list[tuple] = []
+        # provisioned-mode event poller seconds (EPU billing), set when the mapping closes
+        self.event_poller_s = 0.0
 
     @property
     def execution_count(self) -> int:

@@ -200,6 +200,7 @@ class Result:
         sqs = sum(self.sqs_requests.values())
         db = s.database
         snap_charged = fn.snapstart and not fn.runtime.startswith("java")
+        inits = self._function.provisioned_init_s
         return Usage(
             architecture=fn.architecture,
             memory_mb=fn.memory_mb,
@@ -220,7 +221,18 @@ class Result:
             snapstart_restores=int(self._function.cold_starts) if snap_charged else 0,
             proxy_hours=horizon / 3600.0 if db is not None and db.proxy else 0.0,
             proxy_vcpus=db.vcpus if db is not None else 0.0,
+            # provisioned environments' INIT (allocation, recycles): no invocation carries it
+            provisioned_init_billed_ms=float(np.sum(billed_ms(inits))) if inits else 0.0,
+            # provisioned mode of the SQS mapping: EPU-hours (pollers.py)
+            event_poller_hours=self._records.event_poller_s / 3600.0,
         )
+
+    @property
+    def provisioned_inits(self) -> int:
+        """INIT runs of provisioned environments: one per environment at allocation and
+        one per recycle (docs/design.md, "Execution environments"). Not cold starts: no
+        invocation waits for them. Billed as ``lambda · provisioned_init_gb_s``."""
+        return int(self._function.provisioned_inits)
 
     @cached_property
     def sqs_requests(self) -> dict[str, int]:

@@ -236,6 +236,33 @@ class Mapping(_Section):
         None, *limits.MAPPING_MAX_CONCURRENCY, optional=True, kind=int
     )
     report_batch_item_failures: bool = _spec(False)
+    # Provisioned mode (ProvisionedPollerConfig): both None = standard mode; either set
+    # turns it on, the other taking AWS's default (2 and 200 event pollers).
+    provisioned_min_pollers: int | None = _spec(
+        None, *limits.PROVISIONED_MIN_POLLERS, optional=True, kind=int,
+        note="ProvisionedPollerConfig.MinimumPollers; None with provisioned_max_pollers "
+             "None = standard mode",
+    )
+    provisioned_max_pollers: int | None = _spec(
+        None, *limits.PROVISIONED_MAX_POLLERS, optional=True, kind=int,
+        note="ProvisionedPollerConfig.MaximumPollers, 10 concurrent invokes each",
+    )
+
+    @property
+    def provisioned(self) -> bool:
+        """Provisioned mode: the mapping has a ProvisionedPollerConfig."""
+        return self.provisioned_min_pollers is not None or self.provisioned_max_pollers is not None
+
+    @property
+    def event_pollers(self) -> tuple[int, int] | None:
+        """(minimum, maximum) event pollers in provisioned mode, AWS defaults filled in;
+        None in standard mode."""
+        if not self.provisioned:
+            return None
+        lo = self.provisioned_min_pollers
+        hi = self.provisioned_max_pollers
+        return (limits.PROVISIONED_MIN_POLLERS_DEFAULT if lo is None else lo,
+                limits.PROVISIONED_MAX_POLLERS_DEFAULT if hi is None else hi)
 
 
 @dataclass(frozen=True)
@@ -543,6 +570,30 @@ def _check_consistency(s: Scenario) -> None:
                     m.batch_size, f"at most 10 while mapping.batching_window_s is below 1 "
                                   f"({m.batching_window_s:g}); AWS requires a batching "
                                   "window of at least 1 s for batches above 10")},
+            )
+        if m.provisioned and m.max_concurrency is not None:
+            # "You cannot use the maximum concurrency setting and provisioned mode at the
+            # same time" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
+            which = ("mapping.provisioned_min_pollers" if m.provisioned_min_pollers is not None
+                     else "mapping.provisioned_max_pollers")
+            why = "AWS rejects maximum concurrency together with provisioned mode"
+            raise ConflictError(
+                "mapping.max_concurrency", m.max_concurrency,
+                f"None while {which} is {getattr(m, which.split('.')[1])} (provisioned "
+                f"mode); {why}",
+                {which: (getattr(m, which.split(".")[1]),
+                         f"None while mapping.max_concurrency is {m.max_concurrency}; {why}")},
+            )
+        lo_hi = m.event_pollers
+        if lo_hi is not None and lo_hi[0] > lo_hi[1]:
+            lo, hi = lo_hi
+            raise ConflictError(
+                "mapping.provisioned_min_pollers", lo,
+                f"at most mapping.provisioned_max_pollers ({hi}); the minimum number of "
+                "event pollers cannot exceed the maximum",
+                {"mapping.provisioned_max_pollers": (
+                    hi, f"at least mapping.provisioned_min_pollers ({lo}); the maximum number "
+                        "of event pollers cannot be below the minimum")},
             )
     w = s.workload
     if w.pattern == "trace" and not w.trace_path:

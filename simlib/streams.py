@@ -21,6 +21,7 @@ _STREAMS = {
     "caller": 7,
     "thinning": 8,
     "lifetime": 9,
+    "recycle": 10,
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from simlib import limits
 from simlib.errors import ScenarioError
 from simlib.runtimes import known_runtimes
 from simlib.scenario import ConflictError, Scenario
@@ -159,6 +160,9 @@ class Pipeline:
     dlq_id: str | None
     fifo: bool
     managed_instances: str | None = None
+    # ProvisionedPollerConfig (provisioned mode), AWS defaults filled in; None: standard
+    provisioned_min_pollers: int | None = None
+    provisioned_max_pollers: int | None = None
     notes: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -201,7 +205,9 @@ class Pipeline:
             "mapping": {"batch_size": self.batch_size,
                         "batching_window_s": self.batching_window_s,
                         "max_concurrency": self.max_concurrency,
-                        "report_batch_item_failures": self.report_batch_item_failures},
+                        "report_batch_item_failures": self.report_batch_item_failures,
+                        "provisioned_min_pollers": self.provisioned_min_pollers,
+                        "provisioned_max_pollers": self.provisioned_max_pollers},
             "function": {"runtime": self._runtime(overlay_fn.get("runtime")),
                          "architecture": self.architecture,
                          "memory_mb": self.memory_mb,
@@ -268,6 +274,8 @@ _SCENARIO_TO_FACT = {
     "mapping.batch_size": "batch_size",
     "mapping.batching_window_s": "batching_window_s",
     "mapping.max_concurrency": "max_concurrency",
+    "mapping.provisioned_min_pollers": "provisioned_min_pollers",
+    "mapping.provisioned_max_pollers": "provisioned_max_pollers",
     "function.architecture": "architecture",
     "function.memory_mb": "memory_mb",
     "function.timeout_s": "timeout_s",
@@ -596,6 +604,23 @@ def _mapping_facts(reader: _Reader, link: _Link, facts: _Facts) -> None:
                 AWS_DEFAULT_BATCHING_WINDOW_S, "s")
     reader.fact(facts, "max_concurrency", layers, "ScalingConfig.MaximumConcurrency", int,
                 None)
+    # ProvisionedPollerConfig turns provisioned mode on; a key it leaves out takes AWS's
+    # SQS default, 2 minimum and 200 maximum event pollers
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html).
+    config, reason = reader.resolve(link.properties.get("ProvisionedPollerConfig", _UNSET))
+    if reason:
+        facts.notes.append(f"{link.prefix}.ProvisionedPollerConfig is {reason}; standard "
+                           "mode is assumed")
+    if isinstance(config, dict):
+        reader.fact(facts, "provisioned_min_pollers", layers,
+                    "ProvisionedPollerConfig.MinimumPollers", int,
+                    limits.PROVISIONED_MIN_POLLERS_DEFAULT, announce=False)
+        reader.fact(facts, "provisioned_max_pollers", layers,
+                    "ProvisionedPollerConfig.MaximumPollers", int,
+                    limits.PROVISIONED_MAX_POLLERS_DEFAULT, announce=False)
+    else:
+        facts.values["provisioned_min_pollers"] = None
+        facts.values["provisioned_max_pollers"] = None
     types, reason = reader.resolve(link.properties.get("FunctionResponseTypes", []))
     if reason:
         facts.notes.append(f"{link.prefix}.FunctionResponseTypes is {reason}; "

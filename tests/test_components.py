@@ -256,6 +256,49 @@ def test_provisioned_environments_are_warm_and_spill_over_to_on_demand():
     assert a.init_s == 0 and b.init_s == 0 and c.init_s > 0 and fn.cold_starts == 1
 
 
+def test_provisioned_environment_runs_init_at_allocation_and_at_each_recycle():
+    """Provisioned concurrency: "Your function's initialization code runs during
+    allocation and every few hours, as running instances of your function are recycled
+    ... initialization is billed even if the instance never processes a request"
+    (https://github.com/awsdocs/aws-lambda-developer-guide/blob/main/doc_source/configuration-concurrency.md).
+    Lambda keeps the configured number initialised at any time
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html): the
+    replacement is ready when the old one goes, an idle one at its recycle time, a busy
+    one when its invocation ends. The recycle period is max_lifetime_s (an assumption)."""
+    env, fn = make_function(provisioned_concurrency=1, max_lifetime_s=60, init_s=1.0)
+    assert fn.provisioned_inits == 1 and fn.live == 1 and fn.cold_starts == 0
+    assert fn.provisioned_init_s[0] > 1.0  # the runtime's INIT + the function's own
+    first = fn.acquire()
+    assert first.init_s == 0  # the invocation does not wait for INIT
+    recycle_at = first.retire_s
+    assert 0 < recycle_at <= 60  # first recycle offset within one period
+    fn.release(first, reset=False)
+    env.run(until=recycle_at + 1e-9)  # idle at its recycle time: replaced then
+    assert fn.provisioned_inits == 2 and fn.live == 1 and fn.idle == 1
+    second = fn.acquire()
+    assert second is not first and second.provisioned and second.init_s == 0
+    assert second.created_s == recycle_at and second.retire_s == recycle_at + 60
+    assert fn.cold_starts == 0
+    env.run(until=second.retire_s + 5)  # busy at its recycle time: kept until released
+    assert fn.provisioned_inits == 2 and fn.live == 1 and fn.busy == 1
+    fn.release(second, reset=False)
+    assert fn.provisioned_inits == 3 and fn.live == 1 and fn.idle == 1
+    third = fn.acquire()
+    assert third is not second and third.created_s == second.retire_s + 5
+    assert fn.cold_starts == 0
+
+
+def test_provisioned_recycles_are_spread_and_do_not_touch_on_demand_environments():
+    # Environments allocated together are recycled at different moments (offset keyed by
+    # the environment's number); runs without provisioned concurrency start no process.
+    _, fn = make_function(provisioned_concurrency=5, max_lifetime_s=600)
+    times = sorted(e.retire_s for e in fn._provisioned_idle)
+    assert len(set(times)) == 5 and all(0 < t <= 600 for t in times)
+    _env, plain = make_function()
+    assert plain.provisioned_inits == 0 and plain.live == 0
+    assert _env.peek() == float("inf")  # nothing scheduled
+
+
 # -- database -------------------------------------------------------------------------
 def test_connections_beyond_max_connections_are_refused():
     db = DatabaseModel(Database(max_connections=2))

@@ -41,6 +41,7 @@ BAD_TRAPS = {
     ("FifoFunction.Events.Ordered", "fifo-batch-over-10", "error"),
     ("OldRuntimeFunction", "deprecated-runtime", "warning"),
     ("ManagedFunction", "managed-instances-not-modelled", "warning"),
+    ("BothScalingFunction.Events.Both", "max-concurrency-with-provisioned-mode", "error"),
 }
 
 
@@ -260,3 +261,31 @@ def test_managed_instances_are_reported_not_simulated():
     assert (f.resource, f.rule) == ("OrdersFunction", "managed-instances-not-modelled")
     assert "not modelled" in f.message and "CapacityProviderConfig" in f.message
     assert "many invocations at once" in f.why and f.fix
+
+
+def test_max_concurrency_with_provisioned_mode_is_an_error():
+    """"You cannot use the maximum concurrency setting and provisioned mode at the same
+    time" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html)."""
+    by_rule = {f.rule: f for f in lint_path(DATA / "bad-traps.yaml")}
+    f = by_rule["max-concurrency-with-provisioned-mode"]
+    assert f.severity == "error"
+    assert "MaximumConcurrency 10" in f.message and "ProvisionedPollerConfig" in f.message
+    assert "mutually exclusive" in f.why and "MaximumPollers" in f.fix
+    both = next(p for p in read_template(DATA / "bad-traps.yaml")
+                if p.name == "BothScalingFunction")
+    assert lint_pipeline(dataclasses.replace(both, max_concurrency=None)) == []
+    assert lint_pipeline(dataclasses.replace(both, provisioned_min_pollers=None,
+                                             provisioned_max_pollers=None)) == []
+
+
+def test_reserved_concurrency_is_weighed_against_the_maximum_event_pollers():
+    """In provisioned mode concurrency is controlled "through the maximum event pollers
+    setting", 10 concurrent invokes each (invocation-eventsourcemapping.html,
+    services-sqs-scaling.html): 20 pollers may run 200 invokes."""
+    few = lint_scenario(clean_scenario(function__reserved_concurrency=150,
+                                       mapping__provisioned_max_pollers=20))
+    assert [f.rule for f in few] == ["reserved-below-max-concurrency"]
+    assert "200 concurrent invokes of ProvisionedPollerConfig.MaximumPollers 20" in few[0].message
+    assert "MaximumPollers to about 15" in few[0].fix
+    assert lint_scenario(clean_scenario(function__reserved_concurrency=200,
+                                        mapping__provisioned_max_pollers=20)) == []

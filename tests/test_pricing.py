@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from simlib import pricing
+from simlib.errors import ScenarioError
 from simlib.pricing import Usage, billed_ms, cost_table, load_prices, price, sqs_request_units
 
 
@@ -154,7 +155,8 @@ def test_table_has_a_stable_shape():
         ("lambda", "provisioned_compute_gb_s"), ("sqs", "requests"), ("logs", "ingestion_gb"),
         ("nat", "processed_gb"), ("nat", "hours"), ("database", "instance_hours"),
         ("lambda", "snapstart_cache_gb_s"), ("lambda", "snapstart_restore_gb"),
-        ("database", "proxy_vcpu_hours"),
+        ("database", "proxy_vcpu_hours"), ("lambda", "event_poller_unit_hours"),
+        ("lambda", "provisioned_init_gb_s"),
     ]
     assert table["cost_usd"].sum() == 0.0
     np.testing.assert_allclose(table["cost_usd"], table["quantity"] * table["unit_price_usd"])
@@ -184,6 +186,31 @@ def test_provisioned_line_is_concurrency_times_gb_times_seconds_times_price():
     table = cost_table(usage(provisioned_concurrency=5, provisioned_billed_ms=3_600_000))
     row = line(table, "lambda", "provisioned_compute_gb_s")
     assert row["cost_usd"] == pytest.approx(3600 * 1.0 * 0.0000097222)
+
+
+def test_provisioned_init_line_is_init_gb_s_at_the_provisioned_duration_rate():
+    """INIT of provisioned environments (at allocation and at each recycle) "is billed
+    even if the instance never processes a request" and provisioned concurrency "is
+    billed separately from initialization and invocation costs"
+    (https://github.com/awsdocs/aws-lambda-developer-guide/blob/main/doc_source/configuration-concurrency.md).
+    It was billed before 2025-08-01 too: that change concerned on-demand ZIP functions on
+    managed runtimes only
+    (https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
+    AWS names no rate for it; the model takes the provisioned duration rate
+    (https://aws.amazon.com/lambda/pricing/)."""
+    table = cost_table(usage(architecture="arm64", memory_mb=2048, provisioned_concurrency=4,
+                             provisioned_init_billed_ms=8_000.0))
+    row = line(table, "lambda", "provisioned_init_gb_s")
+    assert row["unit"] == "GB-second"
+    assert row["quantity"] == pytest.approx(8.0 * 2.0)
+    assert row["unit_price_usd"] == price("lambda", "provisioned_compute_gb_s", "arm64")
+    assert row["cost_usd"] == pytest.approx(16.0 * 0.0000077778)
+    # a line of its own: the other lines do not move
+    without = cost_table(usage(architecture="arm64", memory_mb=2048, provisioned_concurrency=4))
+    assert line(without, "lambda", "provisioned_init_gb_s")["cost_usd"] == 0.0
+    assert table["cost_usd"].sum() - without["cost_usd"].sum() == pytest.approx(row["cost_usd"])
+    with pytest.raises(ScenarioError):
+        usage(provisioned_init_billed_ms=-1.0)
 
 
 def test_sqs_logs_nat_and_database_lines():
@@ -293,3 +320,18 @@ def test_rds_proxy_is_billed_per_vcpu_hour_with_a_2_vcpu_minimum():
     assert big["cost_usd"] == pytest.approx(8 * 10 * 0.015)
     off = line(cost_table(usage(proxy_vcpus=8)), "database", "proxy_vcpu_hours")
     assert off["cost_usd"] == 0.0
+
+
+def test_event_poller_units_are_billed_per_epu_hour_at_the_sqs_rate():
+    """Provisioned mode of an SQS mapping: "An EPU supports one event poller"; the SQS
+    pricing example bills 8000 EPU-hours x $0.00925 = $74 (https://aws.amazon.com/lambda/pricing/,
+    Provisioned Mode for Event Source Mapping, Pricing Example 2, US East)."""
+    table = cost_table(usage(event_poller_hours=8000.0))
+    epu = line(table, "lambda", "event_poller_unit_hours")
+    assert epu["unit"] == "EPU-hour"
+    assert epu["unit_price_usd"] == 0.00925
+    assert epu["cost_usd"] == pytest.approx(74.0)
+    assert table["cost_usd"].sum() == pytest.approx(74.0)
+    arm = line(cost_table(usage(architecture="arm64", event_poller_hours=1.0)),
+               "lambda", "event_poller_unit_hours")
+    assert arm["unit_price_usd"] == 0.00925

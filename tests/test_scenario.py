@@ -642,3 +642,42 @@ def test_a_deprecated_runtime_is_a_scenario_warning_not_an_error():
     assert old.warnings == old.runtime_warnings(date.today())
     assert Scenario.from_dict({}).runtime_warnings(today=date(2026, 11, 29)) == []
     assert "warnings" not in old.to_dict()  # not a field: to_dict / from_dict unchanged
+
+
+def test_provisioned_mode_with_max_concurrency_is_one_error_naming_both_fields():
+    """"You cannot use the maximum concurrency setting and provisioned mode at the same
+    time" (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html)."""
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict({"mapping": {"max_concurrency": 10, "provisioned_min_pollers": 3}})
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("mapping.max_concurrency = 10 is not allowed: ")
+    assert "mapping.provisioned_min_pollers is 3" in text
+    prov = Scenario.from_dict({"mapping": {"provisioned_max_pollers": 50}})
+    with pytest.raises(ScenarioError, match=r"^mapping\.max_concurrency = 20 is not allowed: "
+                                            r"None while mapping\.provisioned_max_pollers is 50"):
+        prov.with_changes({"mapping.max_concurrency": 20})
+    capped = Scenario.from_dict({"mapping": {"max_concurrency": 20}})
+    with pytest.raises(ScenarioError, match=r"^mapping\.provisioned_max_pollers = 50 is not "
+                                            r"allowed: None while mapping\.max_concurrency"):
+        capped.with_changes({"mapping.provisioned_max_pollers": 50})
+
+
+def test_provisioned_pollers_take_aws_s_ranges_and_defaults():
+    """SQS MinimumPollers: "default is 2, and minimum 2 required", at most 200;
+    MaximumPollers: "between 2 and 10,000, with a default of 200"
+    (https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html)."""
+    assert Scenario().mapping.event_pollers is None and not Scenario().mapping.provisioned
+    lo = Scenario.from_dict({"mapping": {"provisioned_min_pollers": 2}}).mapping
+    assert lo.provisioned and lo.event_pollers == (2, 200)
+    hi = Scenario.from_dict({"mapping": {"provisioned_max_pollers": 10_000}}).mapping
+    assert hi.event_pollers == (2, 10_000)
+    assert Scenario.from_dict({"mapping": {"provisioned_min_pollers": 200}}).mapping.event_pollers == (200, 200)
+    for field, bad in (("provisioned_min_pollers", 1), ("provisioned_min_pollers", 201),
+                       ("provisioned_max_pollers", 1), ("provisioned_max_pollers", 10_001)):
+        with pytest.raises(ScenarioError, match=rf"^mapping\.{field} = {bad} is not allowed"):
+            Scenario.from_dict({"mapping": {field: bad}})
+    with pytest.raises(ScenarioError, match=r"^mapping\.provisioned_min_pollers = 20 is not "
+                                            r"allowed: at most mapping\.provisioned_max_pollers \(10\)"):
+        Scenario.from_dict({"mapping": {"provisioned_min_pollers": 20,
+                                        "provisioned_max_pollers": 10}})

@@ -456,3 +456,27 @@ def test_a_managed_instances_function_is_read_but_not_run(tmp_path):
         "      CapacityProviderConfig: !Ref AWS::NoValue\n")
     p = read_template(write(tmp_path, text))[0]
     assert p.managed_instances is None and p.to_scenario().function.runtime == "python3.13"
+
+
+def test_provisioned_poller_config_turns_on_provisioned_mode(tmp_path):
+    """SAM's SQS event passes ProvisionedPollerConfig to the mapping
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-sqs.html);
+    a key left out takes the SQS default, 2 minimum and 200 maximum event pollers
+    (https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html)."""
+    text = (DATA / "sam-good.yaml").read_text()
+    assert "ProvisionedPollerConfig" not in text
+    plain = one("sam-good.yaml")
+    assert (plain.provisioned_min_pollers, plain.provisioned_max_pollers) == (None, None)
+    assert not plain.to_scenario().mapping.provisioned
+    both = by_name("bad-traps.yaml")["BothScalingFunction"]
+    assert (both.provisioned_min_pollers, both.provisioned_max_pollers) == (3, 200)
+    assert both.source_of("provisioned_min_pollers").endswith(
+        "Events.Both.Properties.ProvisionedPollerConfig.MinimumPollers")
+    # AWS rejects MaximumConcurrency with provisioned mode: kept as facts, refused as a run
+    with pytest.raises(ScenarioFileError, match=r"mapping\.max_concurrency \(from "
+                                                r"Resources\.BothScalingFunction.*ScalingConfig"
+                                                r"\.MaximumConcurrency.* = 10 is not allowed: "
+                                                r"None while mapping\.provisioned_min_pollers"):
+        both.to_scenario()
+    s = dataclasses.replace(both, max_concurrency=None).to_scenario()
+    assert s.mapping.event_pollers == (3, 200)
