@@ -69,9 +69,9 @@ from simlib.records import Records
 THROTTLE_RETRY_FIRST_S = 1.0  # first retry of a throttled invoke, then doubling
 THROTTLE_RETRY_MAX_S = 60.0
 SCALE_TICK_S = 1.0
-# Share of the allowed concurrency taken away in a second whose every invoke attempt
-# failed or was throttled, scaled by the share that did (an assumption: AWS documents the
-# back-off, not its rate; see the module docstring).
+# Share of the mapping's concurrency taken away in a second with a throttle, or in a
+# second whose every ended invoke failed (errors count by their share); an assumption: AWS
+# documents the back-off, not its rate (see the module docstring).
 BACKOFF_SHARE = 0.1
 
 
