@@ -3,7 +3,8 @@
 Rules honoured here (see docs/design.md, "Sources of AWS figures" and "Assumptions"):
 - an environment serves one invocation at a time; with no idle environment a request
   starts a new one (a cold start) if the concurrency cap and the scaling rate allow;
-- a request goes to the most recently created idle environment, so older ones age out;
+- a request goes to the most recently created idle environment, so older ones age out
+  (``function.routing: "newest"``, the default; see ``_ROUTING`` for the alternatives);
 - an idle environment is reclaimed once idle for its own idle lifetime: ``idle_lifetime_s``
   + ``idle_reclaim_lag_s``, jittered per environment by up to ±``idle_lifetime_spread_s``/2
   (a draw keyed by the environment's number, stream ``lifetime``); any idle environment is
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 
 import numpy as np
 import simpy
@@ -37,6 +39,33 @@ from simlib.streams import ChunkedStream, Streams
 # whichever is higher" (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 # The model bills at most that much of a provisioned INIT (a failed one is not modelled).
 PROVISIONED_INIT_LIMIT_S = 130.0
+
+
+def _pop_last(idle: list):
+    return idle.pop()
+
+
+def _push_last(idle, item) -> None:
+    idle.append(item)
+
+
+def _pop_first(idle: deque):
+    return idle.popleft()
+
+
+# How the idle on-demand environments are held, by ``function.routing``: (push, pop,
+# container). Items are (-id, environment) whatever the policy; only the heap reads the key.
+# - "newest": a heap on -id, the most recently created first (AWS behaviour as assumed by
+#   Mahmoudi & Khazaei's model and SimFaaS, data/README.md);
+# - "recent": a stack, the most recently released first (MRU / LIFO);
+# - "oldest": a queue, the least recently released first (LRU / FIFO, round robin);
+# - "random": uniformly among the idle ones, a draw per pick (``LambdaFunction._pop_random``).
+_ROUTING = {
+    "newest": (heapq.heappush, heapq.heappop, list),
+    "recent": (_push_last, _pop_last, list),
+    "oldest": (_push_last, _pop_first, deque),
+    "random": (_push_last, None, list),
+}
 
 
 class ExecutionEnvironment:
@@ -82,7 +111,13 @@ class LambdaFunction:
         self.max_busy = 0
         self.live = 0
         self._next_id = 0
-        self._idle: list[tuple[int, ExecutionEnvironment]] = []  # heap on -id: newest first
+        # idle on-demand environments, held as function.routing says (_ROUTING)
+        self._push, self._pop, self._container = _ROUTING[fn.routing]
+        self._idle = self._container()
+        if self._pop is None:  # "random": the k-th pick takes draw k of stream ``routing``
+            self._pop = self._pop_random
+            self._picks = 0
+            self._pick_draws = ChunkedStream(streams, "routing", lambda rng, size: rng.random(size))
         self._provisioned_idle: list[ExecutionEnvironment] = []
         # Each environment's idle lifetime: the nominal one plus the platform's reclaim lag,
         # spread uniformly by idle_lifetime_spread_s (docs/design.md, "Environment reuse and
@@ -215,7 +250,7 @@ class LambdaFunction:
         else:
             e = None
             while self._idle:
-                _, cand = heapq.heappop(self._idle)
+                _, cand = self._pop(self._idle)
                 if self._expired(cand, now):
                     self._destroy(cand)
                     continue
@@ -258,7 +293,7 @@ class LambdaFunction:
             self._destroy(e)
             return
         e.idle_since = now
-        heapq.heappush(self._idle, (-e.id, e))
+        self._push(self._idle, (-e.id, e))
         # when this one could be reclaimed, for the sweep (comparisons: cheaper than min())
         due = now + e.idle_s
         if e.retire_s < due:  # noqa: PLR1730
@@ -291,8 +326,18 @@ class LambdaFunction:
                 due = min(due, e.idle_since + e.idle_s, e.retire_s)
         self._sweep_after = due - 1e-6
         if len(keep) != len(self._idle):
-            heapq.heapify(keep)
-            self._idle = keep
+            if self._push is heapq.heappush:
+                heapq.heapify(keep)
+                self._idle = keep
+            else:  # the order of release is kept
+                self._idle = self._container(keep)
+
+    def _pop_random(self, idle: list):
+        """Remove and return an idle item chosen uniformly (``function.routing: "random"``)."""
+        k = int(self._pick_draws[self._picks] * len(idle))
+        self._picks += 1
+        idle[k], idle[-1] = idle[-1], idle[k]
+        return idle.pop()
 
     @property
     def idle(self) -> int:

@@ -283,6 +283,11 @@ class Function(_Section):
         10.0, 0.0, _INF, note="uniform width per environment; measured reclaim window <= 10 s"
     )
     max_lifetime_s: float = _spec(7_200.0, 60.0, _INF, note="environments recycled regardless")
+    routing: str = _spec(
+        "newest", choices=("newest", "recent", "oldest", "random"),
+        note="which idle on-demand environment serves a request: newest created, most or "
+             "least recently released, or uniformly at random",
+    )
     init_s: float = _spec(0.3, 0.0, 900.0, note="the function's own init work")
     init_in_handler: bool = _spec(False)
     snapstart: bool = _spec(False)

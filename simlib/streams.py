@@ -22,6 +22,7 @@ _STREAMS = {
     "thinning": 8,
     "lifetime": 9,
     "recycle": 10,
+    "routing": 11,
 }
 
 

@@ -24,6 +24,9 @@ MAPE (seed 1; seeds 1-3 give 8.5-9.9 % and 3.0-3.5 %):
 - fixed 600 s idle lifetime (``idle_reclaim_lag_s: 0``, ``idle_lifetime_spread_s: 0``):
   13.6 % cold-start probability, 4.3 % environments;
 - defaults (600 s + 40 s reclaim lag, 10 s spread): 8.5 %, 3.5 %.
+Other routings among idle environments (``function.routing``; means of seeds 1-3):
+"recent" 19.5 %, 3.8 %; "oldest" 15.0 %, 6.2 %; "random" 14.6 %, 5.5 % (newest: 9.4 %,
+3.3 %), so the default stays newest-first (data/README.md, "Environment lifetime").
 The measurements' own standard errors average 10 % of the cold-start probability (a
 perfect model would show a MAPE near 8 %), and the environment counts rest on the
 authors' 10-minute assumption, so the bounds asserted below are 10 % and 4 %.

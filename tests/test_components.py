@@ -1,6 +1,8 @@
 """Unit tests of the modelled parts on their own: queue, Lambda service, database,
 idempotency store and the duplicate definition."""
 
+import itertools
+
 import numpy as np
 import simpy
 
@@ -224,6 +226,73 @@ def test_idle_lifetime_is_nominal_plus_lag_spread_per_environment_with_keyed_dra
     env.run(until=646)
     fn.sweep()
     assert fn.live == 0
+
+
+def _three_idle(routing, **fn_cfg):
+    """Environments a, b, c (created in that order), released in the order b, c, a."""
+    env, fn = make_function(routing=routing, **fn_cfg)
+    a, b, c = fn.acquire(), fn.acquire(), fn.acquire()
+    for t, e in ((1.0, b), (2.0, c), (3.0, a)):
+        env.run(until=t)
+        fn.release(e, reset=False)
+    return env, fn, (a, b, c)
+
+
+def test_routing_newest_is_the_default_and_takes_the_newest_created():
+    assert Scenario().function.routing == "newest"
+    _env, fn, (_a, _b, c) = _three_idle("newest")
+    assert fn.acquire() is c and fn.cold_starts == 3
+
+
+def test_routing_recent_takes_the_most_recently_released():
+    _env, fn, (a, b, c) = _three_idle("recent")
+    assert fn.acquire() is a  # released last, though created first
+    assert fn.acquire() is c and fn.acquire() is b and fn.cold_starts == 3
+    assert fn.acquire() is not None and fn.cold_starts == 4  # none idle: a new one
+
+
+def test_routing_oldest_takes_the_least_recently_released_round_robin():
+    env, fn, (a, b, c) = _three_idle("oldest", idle_lifetime_s=60, idle_reclaim_lag_s=0,
+                                     idle_lifetime_spread_s=0)
+    assert fn.acquire() is b  # released first
+    fn.release(b, reset=False)  # to the back of the line: c, a, b
+    got = [fn.acquire() for _ in range(3)]
+    assert got == [c, a, b] and fn.cold_starts == 3
+    for t, e in ((10.0, c), (20.0, a), (30.0, b)):
+        env.run(until=t)
+        fn.release(e, reset=False)
+    env.run(until=70.0)  # c idle 60 s: reclaimed by the sweep, the order of the rest kept
+    fn.sweep()
+    assert fn.live == 2 and [fn.acquire(), fn.acquire()] == [a, b] and fn.cold_starts == 3
+
+
+def test_routing_random_picks_uniformly_among_idle_from_its_own_keyed_stream():
+    def picks(seed):
+        env = simpy.Environment()
+        scenario = Scenario.from_dict({"function": {"routing": "random"}})
+        fn = LambdaFunction(env, scenario, Streams(seed))
+        envs = [fn.acquire() for _ in range(3)]
+        for e in envs:
+            fn.release(e, reset=False)
+        out = []
+        for _ in range(600):
+            e = fn.acquire()
+            out.append(envs.index(e))
+            fn.release(e, reset=False)
+        assert fn.cold_starts == 3
+        assert seed != 1 or [e.idle_s for e in envs] == lifetimes
+        return out
+
+    _env, newest = make_function()
+    lifetimes = [newest.acquire().idle_s for _ in range(3)]  # seed 1: other streams untouched
+    first = picks(1)
+    assert picks(1) == first  # keyed draws: the same seed, the same picks
+    assert picks(2) != first
+    counts = np.bincount(first, minlength=3)
+    assert all(150 <= n <= 250 for n in counts), counts  # about 200 each
+    # not a fixed order: the environment just released is picked again about 1/3 of the time
+    repeats = sum(x == y for x, y in itertools.pairwise(first))
+    assert 140 <= repeats <= 260, repeats
 
 
 def test_timeout_resets_the_environment():
