@@ -90,7 +90,10 @@ class Result:
         never ran) or complete after it (still running: not processed successfully).
         """
         ex = self._records.executions
-        end_s = self.end_s
+        # A record's end is worked out as a sum of its parts, the invocation's end as start +
+        # duration: the two can differ by a rounding step, so a record that ended at the very
+        # instant the run stopped (its invocation's end settled the last message) is done.
+        end_s = self.end_s + 1e-6
         k = len(EXECUTION_FIELDS)
         if not ex or max(ex[2::k]) <= end_s:
             return

@@ -86,6 +86,22 @@ PROVISIONED_RECYCLED = {
     "run": {"drain_s": 60.0},
 }
 
+# Found by the deep profile: the run stops when the last request is answered, at the end
+# of an invocation worked out as start + duration; its record's end, the sum of its parts,
+# came out one rounding step later and the finished record was undone (deleted, yet no
+# successful execution).
+RECORD_ENDS_AT_THE_STOP = {
+    "source": "api",
+    "workload": {"rate_per_s": 30.0, "duration_s": 5.0},
+    "function": {"runtime": "java21", "init_s": 1.5, "idle_lifetime_s": 5.0},
+    "handler": {"duration_median_s": 0.2, "duration_p99_s": 4.0, "db_queries_per_message": 2,
+                "idempotency": False},
+    "database": {"max_connections": 3, "workers": 1, "connect_s": 0.0, "proxy": True,
+                 "proxy_max_connections": 1, "proxy_borrow_timeout_s": 0.5},
+    "caller": {"max_retries": 0},
+    "run": {"drain_s": 20.0},
+}
+
 
 # ------------------------------------------------------------------------------------
 # Strategy: random valid small scenarios
@@ -330,6 +346,7 @@ def test_no_invocation_above_any_concurrency_limit(data, seed):
 
 @SETTINGS
 @given(data=scenarios(), seed=seeds)
+@example(data=RECORD_ENDS_AT_THE_STOP, seed=1)
 def test_each_message_finishes_once(data, seed):
     r = run(data, seed)
     msgs = r.messages
