@@ -1,9 +1,10 @@
 """Synchronous callers (an API in front of the function): the ``api`` event source.
 
 Each workload arrival is one request with a batch of one. A request over the
-concurrency cap, the scaling rate or the invocation rate gets a 429; the caller retries 429s only (not
-function errors) with exponential backoff and full jitter, up to ``caller.max_retries``
-times, then gives up: the request counts as failed. Requests are callbacks on SimPy
+concurrency cap, the scaling rate or the invocation rate gets a 429; the caller retries
+429s only (not function errors) with exponential backoff and full jitter, up to
+``caller.max_retries`` times (two by default, as an AWS SDK's standard retry mode), then
+gives up: the request counts as failed. Requests are callbacks on SimPy
 events rather than processes: two events per request keep a large run cheap.
 """
 

@@ -45,7 +45,8 @@ BILLING_CHUNK_KB = 64  # each 64 KB of payload is billed as one request
 BATCH_SIZE = (1, 10_000)
 BATCHING_WINDOW_S = (0, 300)
 MAPPING_MAX_CONCURRENCY = (2, 1_000)
-POLLERS_START = 5  # concurrent invokes when a mapping starts (its low-traffic level with a max concurrency)
+# concurrent invokes when a mapping starts (and its low-traffic level with a max concurrency)
+POLLERS_START = 5
 POLLERS_ADD_PER_MIN = 300  # added per minute while messages wait
 # "The maximum number of invokes that an event source mapping can process simultaneously
 # is 1,250" (services-sqs-scaling.html; MaximumConcurrency itself stays 2-1,000).
