@@ -22,21 +22,14 @@ from distributed import Client, LocalCluster
 
 import simlib.runs_file
 import simlib.sweep
-from simlib import Scenario
 from simlib.cli import main
 from simlib.runs_file import RunsFile
 from simlib.sweep import SweepError, run_point, sweep
+# the same small sweep as test_sweep_parallel (SCENARIO below is BASE as a file)
+from test_sweep_parallel import BASE, GRID, REPLICATIONS
 
 SCENARIO = ("workload: {rate_per_s: 5, duration_s: 20}\nfunction: {timeout_s: 5}\n"
             "handler: {failure_rate: 0.1}\ndatabase: null\n")
-BASE = Scenario.from_dict({
-    "workload": {"rate_per_s": 5, "duration_s": 20},
-    "function": {"timeout_s": 5},
-    "handler": {"failure_rate": 0.1},
-    "database": None,
-})
-GRID = {"queue.visibility_timeout_s": [5, 30], "mapping.batch_size": [1, 10]}
-REPLICATIONS = 2
 KILLED = {"queue.visibility_timeout_s": 30, "mapping.batch_size": 10}
 KILLED_SEED = 3  # the first replication (seed=3) of the last point
 SWEEP_ARGS = ["--set", "queue.visibility_timeout_s=5,30", "--set", "mapping.batch_size=1,10",
