@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import gc
 
+import numpy as np
 import simpy
 
 from simlib.api import ApiCallers
+from simlib.application import SHORT_FORM_NAMES, Application, SourceSpec
+from simlib.application_result import ApplicationResult, _ApplicationMonitor
+from simlib.async_invoke import AsyncEventQueue
 from simlib.database import DatabaseModel
 from simlib.errors import ScenarioError
 from simlib.handler import RecordDraws
 from simlib.invocation import Executor
-from simlib.lambda_service import LambdaFunction
+from simlib.lambda_service import AccountPool, LambdaFunction
 from simlib.messages import MessageTable
 from simlib.pollers import EventSourceMapping
 from simlib.queue import SqsQueue
@@ -77,46 +81,231 @@ class _Monitor:
             yield self.env.timeout(self.step)
 
 
-def simulate(scenario: Scenario, seed: int = 0) -> Result:
-    """Run ``scenario`` once with ``seed``; the same pair always gives the same result."""
-    if not isinstance(scenario, Scenario):
-        raise ScenarioError("scenario", type(scenario).__name__, "a simlib.Scenario")
-    streams = Streams(seed)
-    sent = arrival_times(scenario.workload, streams)
-    messages = MessageTable(
-        sent, poison_flags(scenario.workload, len(sent), streams), scenario.queue.retention_s
-    )
-    env = simpy.Environment()
-    records = Records()
-    database = DatabaseModel(scenario.database) if scenario.database is not None else None
-    function = LambdaFunction(env, scenario, streams, database)
-    draws = RecordDraws(scenario.handler, scenario.function, messages.n, streams)
-    executor = Executor(env, scenario, messages, draws, database, streams, records)
+class _Wiring:
+    """Every resource's model objects for one run, on one SimPy environment.
 
-    queue = callers = mapping = None
-    if scenario.source == "sqs":
-        queue = SqsQueue(env, scenario.queue, messages)
-        mapping = EventSourceMapping(env, scenario, queue, function, executor, records)
-    else:
-        callers = ApiCallers(env, scenario, messages, function, executor, records, streams)
+    The short form is the application ``source -> queue -> mapping -> function ->
+    database`` (or ``source -> function`` for ``api``); it is built by the same code, in
+    the same order, from the unscoped random streams, so its results are unchanged.
+    Tables of events: a queue's (its arrivals loaded before the run when only sources
+    feed it, else appended as they are delivered), a function's asynchronous event
+    queue's, and an ``api`` source's own.
+    """
 
-    duration = scenario.workload.duration_s
-    limit = duration + scenario.run.drain_s
-    monitor = _Monitor(env, sample_step(duration), function, database, queue, callers, mapping,
-                       records)
+    def __init__(self, app: Application, seed: int, short: Scenario | None):
+        self.app, self.short = app, short
+        env = self.env = simpy.Environment()
+        streams = Streams(seed)
+        res = app.resources
+        self.names = list(res)
+        self.index = {name: i for i, name in enumerate(self.names)}
 
+        def scoped(*names: str) -> Streams:
+            if all(n in SHORT_FORM_NAMES for n in names):
+                return streams.scoped(None)
+            return streams.scoped("/".join(names))
+
+        self.databases = {d.name: DatabaseModel(d.database) for d in app.of_kind("database")}
+        functions = app.of_kind("function")
+        pool = None
+        if len(functions) > 1:
+            reserved = sum(f.function.reserved_concurrency or 0 for f in functions)
+            pool = AccountPool(app.account.concurrency_limit - reserved)
+        self.pool = pool
+        self.functions: dict[str, LambdaFunction] = {}
+        for f in functions:
+            scen = short if short is not None else app.unit_scenario(f.name)
+            self.functions[f.name] = LambdaFunction(
+                env, scen, scoped(f.name), self.databases.get(f.database), name=f.name,
+                pool=pool)
+
+        self.tables: dict[str, MessageTable] = {}  # table name -> events
+        self.active: list[MessageTable] = []  # tables whose events someone consumes
+        self.records: dict[str, Records] = {}  # consumer (mapping, async, api source) -> records
+        self.queues: dict[str, SqsQueue] = {}
+        self.mappings: dict[str, EventSourceMapping] = {}
+        self.async_queues: dict[str, AsyncEventQueue] = {}
+        self.callers: dict[str, ApiCallers] = {}
+        self.edges: dict[tuple[str, str, str], int] = {}
+        self._feeds: list[tuple[SourceSpec, str]] = []
+        # consumer (mapping, function/async, api source) -> (its table, its function)
+        self.consumers: dict[str, tuple[str, str]] = {}
+        async_targets = self._async_targets()
+
+        for q in app.of_kind("queue"):
+            inbound = app.inbound(q.name)
+            if all(kind == "source" for _, kind in inbound):
+                table = self._preloaded([res[o] for o, _ in inbound], q.queue.retention_s, scoped)
+            else:
+                table = MessageTable.growing(q.queue.retention_s)
+                self._feeds += [(res[o], q.name) for o, kind in inbound if kind == "source"]
+            self.tables[q.name] = table
+            queue = self.queues[q.name] = SqsQueue(env, q.queue, table)
+            if q.dlq is not None:
+                queue.on_dlq = self._router(q.name, q.dlq, "dlq", table)
+            consumers = app.mappings_of(q.name)
+            if consumers:
+                self.active.append(table)
+            for m in consumers:
+                scen = short if short is not None else app.unit_scenario(
+                    m.function, queue=q.name, mapping=m.name)
+                fn = self.functions[m.function]
+                recs = self.records[m.name] = Records()
+                draws = RecordDraws(scen.handler, scen.function, table.n, scoped(m.function, q.name),
+                                    table)
+                executor = Executor(env, scen, table, draws, fn.database,
+                                    scoped(m.function, q.name), recs)
+                self.mappings[m.name] = EventSourceMapping(env, scen, queue, fn, executor, recs)
+                self.consumers[m.name] = (q.name, m.function)
+
+        for name in async_targets:
+            f = res[name]
+            scen = app.unit_scenario(name)
+            table = self.tables[f"{name}/async"] = MessageTable.growing(scen.queue.retention_s)
+            self.active.append(table)
+            fn = self.functions[name]
+            recs = self.records[f"{name}/async"] = Records()
+            self.consumers[f"{name}/async"] = (f"{name}/async", name)
+            draws = RecordDraws(scen.handler, scen.function, 0, scoped(name, "async"), table)
+            executor = Executor(env, scen, table, draws, fn.database, scoped(name, "async"), recs)
+            self.async_queues[name] = AsyncEventQueue(
+                env, f.async_invoke, table, fn, executor, recs, scoped(name, "async"),
+                self._async_router(name, table))
+
+        for src in app.of_kind("source"):
+            if src.invoke == "api":
+                scen = short if short is not None else app.unit_scenario(src.target,
+                                                                           source=src.name)
+                table = self.tables[src.name] = self._preloaded([src], scen.queue.retention_s,
+                                                                scoped)
+                self.active.append(table)
+                fn = self.functions[src.target]
+                recs = self.records[src.name] = Records()
+                self.consumers[src.name] = (src.name, src.target)
+                draws = RecordDraws(scen.handler, scen.function, table.n,
+                                    scoped(src.target, src.name))
+                executor = Executor(env, scen, table, draws, fn.database,
+                                    scoped(src.target, src.name), recs)
+                self.callers[src.name] = ApiCallers(env, scen, table, fn, executor, recs,
+                                                    scoped(src.name))
+            elif src.invoke == "event":
+                self._feeds.append((src, src.target))
+        for src, target in self._feeds:
+            t = arrival_times(src.workload, scoped(src.name))
+            p = poison_flags(src.workload, len(t), scoped(src.name))
+            self.edges[(src.name, target, "source")] = len(t)
+            env.process(self._feed(t, p, src.name, target))
+
+    # -- construction helpers ------------------------------------------------------------
+    def _async_targets(self) -> list[str]:
+        """Functions invoked asynchronously: by an ``event`` source or as a destination."""
+        res, out = self.app.resources, []
+        for name, r in res.items():
+            if r.kind != "function":
+                continue
+            if any(k != "source" or res[o].invoke == "event" for o, k in self.app.inbound(name)):
+                out.append(name)
+        return out
+
+    def _preloaded(self, sources: list[SourceSpec], retention_s: float, scoped) -> MessageTable:
+        """A table whose arrivals are known before the run (only sources feed it)."""
+        times, poisons, origins = [], [], []
+        for src in sources:
+            st = scoped(src.name)
+            t = arrival_times(src.workload, st)
+            times.append(t)
+            poisons.append(poison_flags(src.workload, len(t), st))
+            origins.append(np.full(len(t), self.index[src.name], dtype=np.int64))
+            self.edges[(src.name, src.target, "source")] = len(t)
+        if len(sources) == 1:
+            table = MessageTable(times[0], poisons[0], retention_s)
+            table.source_origin = origins[0]
+            return table
+        order = np.argsort(np.concatenate(times), kind="stable")
+        table = MessageTable(np.concatenate(times)[order], np.concatenate(poisons)[order],
+                             retention_s)
+        table.source_origin = np.concatenate(origins)[order]
+        return table
+
+    def _feed(self, times, poison, source: str, target: str):
+        """Process: a source's events delivered at their send times (a queue that also
+        receives from other resources, or an asynchronous invoke)."""
+        env, origin = self.env, self.index[source]
+        deliver = self._deliverer(target)
+        for t, p in zip(times.tolist(), poison.tolist()):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            deliver(-1, origin, p)
+
+    def _deliverer(self, target: str):
+        """deliver(parent, origin, poison) for the resource named ``target``."""
+        if target in self.queues:
+            table, queue, now = self.tables[target], self.queues[target], self.env
+
+            def to_queue(parent: int, origin: int, poison: bool = False) -> None:
+                table.append(now.now, poison, parent, origin)
+                queue.arrived()
+
+            return to_queue
+        return self.async_queues[target].deliver
+
+    def _router(self, origin: str, target: str, kind: str, table: MessageTable):
+        """on_dlq(m) for a queue: event ``m`` of ``origin`` goes on to ``target``."""
+        key, o = (origin, target, kind), self.index[origin]
+        self.edges[key] = 0
+        deliver = None
+
+        def route(m: int) -> None:
+            nonlocal deliver
+            if deliver is None:  # resolved on first use: every table exists by then
+                deliver = self._deliverer(target)
+            self.edges[key] += 1
+            deliver(m, o)
+
+        return route
+
+    def _async_router(self, function: str, table: MessageTable):
+        """route(kind, target, m) for a function's asynchronous destinations and DLQ."""
+        cfg = self.app.resources[function].async_invoke
+        o = self.index[function]
+        delivers = {}
+        for kind, target in (("on_success", cfg.on_success), ("on_failure", cfg.on_failure),
+                             ("dlq", cfg.dlq)):
+            if target is not None:
+                self.edges[(function, target, kind)] = 0
+                delivers[target] = None
+
+        def route(kind: str, target: str, m: int) -> None:
+            deliver = delivers[target]
+            if deliver is None:  # resolved on first use: every table exists by then
+                deliver = delivers[target] = self._deliverer(target)
+            self.edges[(function, target, kind)] += 1
+            deliver(m, o)
+
+        return route
+
+
+def _run(w: _Wiring, monitor, duration: float) -> None:
+    """Run until every consumed event is settled after the sources stop, or the drain
+    limit."""
+    env = w.env
+    limit = duration + w.app.run.drain_s
     stop = env.event()
+    tables = w.active
+
+    def settled() -> bool:
+        return all(t.settled == t.n for t in tables)
 
     def finish() -> None:
-        if not stop.triggered and env.now >= duration:
+        if not stop.triggered and env.now >= duration and settled():
             stop.succeed()
 
-    messages.on_all_settled = finish
+    for t in tables:
+        t.on_all_settled = finish
 
     def clock():
         yield env.timeout(duration)
-        if messages.settled == messages.n:
-            finish()
+        finish()
         yield env.timeout(limit - duration)
         if not stop.triggered:
             stop.succeed()
@@ -134,19 +323,51 @@ def simulate(scenario: Scenario, seed: int = 0) -> Result:
         if gc_was_enabled:
             gc.enable()
     monitor.close()
-    if queue is not None and mapping is not None:
+    for mapping in w.mappings.values():
         mapping.close()
+
+
+def simulate(scenario: Scenario | Application, seed: int = 0) -> Result | ApplicationResult:
+    """Run ``scenario`` (a pipeline, or an :class:`~simlib.application.Application`) once
+    with ``seed``; the same pair always gives the same result."""
+    if isinstance(scenario, Application):
+        return _simulate_application(scenario, seed)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError("scenario", type(scenario).__name__,
+                            "a simlib.Scenario or a simlib.Application")
+    Streams(seed)  # the seed's check, before anything is built
+    w = _Wiring(Application.from_scenario(scenario), seed, scenario)
+    table = next(iter(w.tables.values()))
+    records = next(iter(w.records.values()))
+    function = w.functions["function"]
+    database = w.databases.get("database")
+    queue = w.queues.get("queue")
+    mapping = w.mappings.get("mapping")
+    callers = w.callers.get("source")
+    duration = scenario.workload.duration_s
+    monitor = _Monitor(w.env, sample_step(duration), function, database, queue, callers, mapping,
+                       records)
+    _run(w, monitor, duration)
     return Result(
         scenario=scenario,
         seed=seed,
-        end_s=float(env.now),
-        messages=messages,
+        end_s=float(w.env.now),
+        messages=table,
         records=records,
         function=function,
         queue=queue,
         database=database,
         step_s=monitor.step,
     )
+
+
+def _simulate_application(app: Application, seed: int) -> ApplicationResult:
+    Streams(seed)
+    w = _Wiring(app, seed, None)
+    duration = app.duration_s
+    monitor = _ApplicationMonitor(w, sample_step(duration))
+    _run(w, monitor, duration)
+    return ApplicationResult(w, seed, float(w.env.now), monitor)
 
 
 __all__ = ["simulate"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from simlib import limits
 from simlib.scenario import Function, Handler
-from simlib.streams import KeyedColumns, Streams
+from simlib.streams import GrowingKeyedColumns, KeyedColumns, Streams
 
 Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 
@@ -40,11 +40,27 @@ def duration_sampler(handler: Handler):
 class RecordDraws:
     """Each message's duration and failure draw for its k-th execution (keyed streams)."""
 
-    def __init__(self, handler: Handler, function: Function, n: int, streams: Streams):
+    def __init__(self, handler: Handler, function: Function, n: int, streams: Streams,
+                 table=None):
+        """Draws for ``n`` messages; or, given a growing ``table`` (an application's queue
+        fed at run time), for as many as it holds as it grows."""
         factor = memory_factor(handler, function.memory_mb)
         base = duration_sampler(handler)
-        self.durations = KeyedColumns(streams, "duration", n, lambda r, s: base(r, s) * factor)
-        self.failures = KeyedColumns(streams, "failure", n, lambda r, s: r.random(s))
+
+        def duration(r, s):
+            return base(r, s) * factor
+
+        def failure(r, s):
+            return r.random(s)
+
+        if table is not None and table.grows:
+            self.durations = GrowingKeyedColumns(streams, "duration", duration)
+            self.failures = GrowingKeyedColumns(streams, "failure", failure)
+            table.add_grower(self.durations)
+            table.add_grower(self.failures)
+        else:
+            self.durations = KeyedColumns(streams, "duration", n, duration)
+            self.failures = KeyedColumns(streams, "failure", n, failure)
         self.failure_rate = handler.failure_rate
 
     def duration(self, message: int, attempt: int) -> float:

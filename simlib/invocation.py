@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from simlib import limits
 from simlib.idempotency import COMPLETE, IN_PROGRESS, IdempotencyStore
 from simlib.lambda_service import ExecutionEnvironment
-from simlib.streams import KeyedColumns
+from simlib.streams import GrowingKeyedColumns, KeyedColumns
 
 
 @dataclass(slots=True)
@@ -47,7 +47,12 @@ class Executor:
         self._book = database.book if self.queries == 1 and database.books_directly else None
         self.store = IdempotencyStore(h.idempotency_expiry_s) if h.idempotency else None
         self.records = records
-        self._malformed = KeyedColumns(streams, "malformed", messages.n, lambda r, n: r.random(n))
+        if messages.grows:
+            self._malformed = GrowingKeyedColumns(streams, "malformed", lambda r, n: r.random(n))
+            messages.add_grower(self._malformed)
+        else:
+            self._malformed = KeyedColumns(streams, "malformed", messages.n,
+                                           lambda r, n: r.random(n))
         self.malformed_rate = h.malformed_response_rate
         fn = scenario.function
         self.in_handler_init_s = fn.init_s if fn.init_in_handler else 0.0

@@ -68,6 +68,21 @@ _ROUTING = {
 }
 
 
+class AccountPool:
+    """The account's unreserved concurrency, shared by an application's functions that
+    have no reserved concurrency: the account limit minus every reservation
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html: "reserved
+    concurrency ... isn't available to other functions")."""
+
+    __slots__ = ("all_busy", "busy", "cap", "max_all_busy")
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.busy = 0  # environments busy for functions without a reservation
+        self.all_busy = 0  # environments busy for every function: the account's concurrency
+        self.max_all_busy = 0
+
+
 class ExecutionEnvironment:
     """One micro-VM with the function's runtime loaded."""
 
@@ -91,10 +106,19 @@ class ExecutionEnvironment:
 class LambdaFunction:
     """Environments and concurrency accounting of one function."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, database=None):
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, database=None,
+                 name: str = "function", pool: AccountPool | None = None):
         fn = scenario.function
         self.env = env
-        self.name = "function"
+        self.name = name
+        # an application's functions without reserved concurrency share the account's
+        # unreserved pool; None in the short form (one function: its cap is the limit)
+        self.pool = pool if fn.reserved_concurrency is None else None
+        self.account = pool  # every function of an application counts its busy ones here
+        # called with no argument when an invocation ends (an asynchronous event queue
+        # waiting for a free environment); None when nothing waits. It must only schedule
+        # work (trigger a SimPy event): it runs before the environment is back in the pool
+        self.on_release = None
         self.cfg = fn
         self.database = database
         self.cap = (
@@ -238,6 +262,9 @@ class LambdaFunction:
         now = self.env.now
         if self.busy >= self.cap:
             return self._throttle()
+        pool = self.pool
+        if pool is not None and pool.busy >= pool.cap:
+            return self._throttle()
         second = int(now)
         if second != self._rate_second:
             self._rate_second = second
@@ -270,6 +297,13 @@ class LambdaFunction:
                 self.cold_starts_step += 1
         self.busy += 1
         self.max_busy = max(self.max_busy, self.busy)
+        acct = self.account
+        if acct is not None:
+            if pool is not None:
+                pool.busy += 1
+            acct.all_busy += 1
+            if acct.all_busy > acct.max_all_busy:  # noqa: PLR1730 (cheaper than max())
+                acct.max_all_busy = acct.all_busy
         return e
 
     def _throttle(self) -> None:
@@ -279,6 +313,12 @@ class LambdaFunction:
     def release(self, e: ExecutionEnvironment, reset: bool) -> None:
         """The invocation on ``e`` ended; ``reset`` after a timeout or failed INIT."""
         self.busy -= 1
+        if self.account is not None:
+            self.account.all_busy -= 1
+            if self.pool is not None:
+                self.pool.busy -= 1
+        if self.on_release is not None:
+            self.on_release()
         now = self.env.now
         e.init_s = 0.0
         if e.provisioned:

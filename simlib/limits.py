@@ -82,4 +82,14 @@ EPU_MINIMUM_S = 60.0
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
 IN_FLIGHT_MAX_STANDARD = 120_000
 
-# Asynchronous retries are not modelled yet; the synchronous caller's retries are.
+# Asynchronous invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+# and invocation-async-configuring.html): after a function error Lambda retries "two more
+# times, with a one-minute wait between the first two attempts, and two minutes between
+# the second and third"; MaximumRetryAttempts 0-2; for throttles (429) and system errors
+# "the retry interval increases exponentially from 1 second after the first attempt to a
+# maximum of 5 minutes", for up to MaximumEventAgeInSeconds, 60 s to 6 hours (default).
+ASYNC_RETRY_ATTEMPTS = (0, 2)
+ASYNC_ERROR_RETRY_DELAYS_S = (60.0, 120.0)
+ASYNC_THROTTLE_RETRY_FIRST_S = 1.0
+ASYNC_THROTTLE_RETRY_MAX_S = 300.0
+ASYNC_EVENT_AGE_S = (60.0, 21_600.0)

@@ -19,8 +19,14 @@ DELETED = 2  # done: deleted from the queue, or (api) answered successfully
 FAILED = 3  # api only: answered with an error, or throttled past the caller's retries
 DLQ = 4  # moved to the dead-letter queue
 EXPIRED = 5  # retention ran out
+# applications only (simlib/application.py)
+DESTINATION = 6  # async: failed, and sent to the function's on-failure destination
+DROPPED = 7  # async: failed or aged out with nowhere to go (the reason is kept)
+FILTERED = 8  # did not match a filter: deleted without an invoke
 
 OUTCOMES = {DELETED: "deleted", FAILED: "failed", DLQ: "dlq", EXPIRED: "expired"}
+APPLICATION_OUTCOMES = {**OUTCOMES, DESTINATION: "destination", DROPPED: "dropped",
+                        FILTERED: "filtered"}
 
 
 class MessageTable:
@@ -46,12 +52,75 @@ class MessageTable:
         self.settled = 0
         self.on_all_settled = None  # callback set by the engine
         self.frozen = False
+        # applications: where each event came from, and why a dropped one was dropped
+        self.parent: list[int] | None = None
+        self.origin: list[int] | None = None
+        self.drop_reason: dict[int, str] = {}
+        # a table loaded before the run: the index of each event's source (None: one
+        # source, set by the engine)
+        self.source_origin = None
+        self._growers: list = []
+
+    @classmethod
+    def growing(cls, retention_s: float) -> MessageTable:
+        """An empty table that grows as events arrive at run time (:meth:`append`).
+
+        An application's queues and asynchronous event queues receive events while
+        the run goes on; their arrivals are appended in time order (the clock only moves
+        forward), so ``sent_s`` stays sorted and the queue's pointer logic holds.
+        """
+        t = cls(np.zeros(0), np.zeros(0, dtype=bool), retention_s)
+        t._arrays = None
+        t._retention_s = retention_s
+        t.parent, t.origin = [], []
+        return t
+
+    @property
+    def grows(self) -> bool:
+        """Built by :meth:`growing`: events are appended while the run goes on."""
+        return self.origin is not None and not self.frozen
+
+    def add_grower(self, columns) -> None:
+        """Per-message draws (a GrowingKeyedColumns) to extend as the table grows."""
+        self._growers.append(columns)
+        columns.grow(self.n)
+
+    def append(self, sent_s: float, poison: bool, parent: int, origin: int) -> int:
+        """A new event sent at ``sent_s`` (now); returns its id."""
+        m = self.n
+        self.n = m + 1
+        self.sent_s.append(sent_s)
+        self.poison.append(poison)
+        self.expires_s.append(sent_s + self._retention_s)
+        self.state.append(QUEUED)
+        self.first_received_s.append(math.nan)
+        self.finished_s.append(math.nan)
+        self.receive_count.append(0)
+        self.executions.append(0)
+        self.successful.append(0)
+        self.side_effects.append(0)
+        self.parent.append(parent)
+        self.origin.append(origin)
+        for g in self._growers:
+            g.grow(m + 1)
+        return m
+
+    def drop(self, m: int, reason: str, now: float) -> None:
+        """Settle ``m`` as dropped, keeping why."""
+        self.drop_reason[m] = reason
+        self.settle(m, DROPPED, now)
 
     def freeze(self) -> None:
         """Turn the columns into NumPy arrays once the run is over."""
         if self.frozen:
             return
         self.frozen = True
+        if self._arrays is None:  # a growing table
+            self._arrays = (np.asarray(self.sent_s, dtype=float),
+                            np.asarray(self.poison, dtype=bool),
+                            np.asarray(self.expires_s, dtype=float))
+            self.parent = np.asarray(self.parent, dtype=np.int64)
+            self.origin = np.asarray(self.origin, dtype=np.int64)
         self.sent_s, self.poison, self.expires_s = self._arrays
         self.state = np.asarray(self.state, dtype=np.int8)
         self.first_received_s = np.asarray(self.first_received_s, dtype=float)
@@ -75,11 +144,11 @@ class MessageTable:
         if self.settled == self.n and self.on_all_settled is not None:
             self.on_all_settled()
 
-    def outcome_names(self) -> np.ndarray:
+    def outcome_names(self, outcomes=OUTCOMES) -> np.ndarray:
         """Final outcome per message; unsettled ones are in_queue or in_flight."""
         names = np.empty(self.n, dtype=object)
         names[self.state == QUEUED] = "in_queue"
         names[self.state == IN_FLIGHT] = "in_flight"
-        for code, name in OUTCOMES.items():
+        for code, name in outcomes.items():
             names[self.state == code] = name
         return names

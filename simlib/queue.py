@@ -52,6 +52,14 @@ class SqsQueue:
         self._next_expiry = 0  # messages before this index have met their retention check
         # at this many messages in flight a receive returns nothing (the SQS quota)
         self.in_flight_max = limits.IN_FLIGHT_MAX_STANDARD
+        # an application's redrive target: called with a message's id when it moves to the
+        # dead-letter queue (None: the DLQ is implicit and has no consumer)
+        self.on_dlq = None
+
+    def arrived(self) -> None:
+        """An event was appended to a growing table now: wake a waiting consumer for it."""
+        if self._gatherers or self._idle:
+            self._arm()
 
     # -- levels -------------------------------------------------------------------
     def _arrived(self, now: float) -> int:
@@ -232,6 +240,8 @@ class SqsQueue:
             count = rc[m]
             if max_receives is not None and count >= max_receives:
                 self.dlq_depth += 1
+                if self.on_dlq is not None:
+                    self.on_dlq(m)
                 msgs.settle(m, DLQ, now)
                 continue
             count += 1

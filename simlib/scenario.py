@@ -358,6 +358,26 @@ class Caller(_Section):
 
 
 @dataclass(frozen=True)
+class AsyncInvoke(_Section):
+    """A function's asynchronous invocation settings (``EventInvokeConfig``), used when it
+    is invoked with ``InvocationType=Event`` (an application's ``invoke: event`` source, an
+    asynchronous destination).
+
+    ``on_success``, ``on_failure`` and ``dlq`` name resources of the application. AWS
+    documents that an event can be delivered more than once even without an error and
+    gives no rate: ``duplicate_rate`` is an assumption (docs/design.md, "Applications").
+    """
+
+    maximum_retry_attempts: int = _spec(2, *limits.ASYNC_RETRY_ATTEMPTS)
+    maximum_event_age_s: float = _spec(21_600.0, *limits.ASYNC_EVENT_AGE_S)
+    on_success: str | None = _spec(None, optional=True, kind=str)
+    on_failure: str | None = _spec(None, optional=True, kind=str)
+    dlq: str | None = _spec(None, optional=True, kind=str)
+    duplicate_rate: float = _spec(
+        0.001, 0.0, 1.0, note="share of events run twice without any error; AWS gives no rate")
+
+
+@dataclass(frozen=True)
 class Run(_Section):
     """How long the run may go on after arrivals stop."""
 

@@ -1,0 +1,449 @@
+"""An application: named resources wired by name (docs/design.md, "Applications").
+
+A scenario of today (:class:`~simlib.scenario.Scenario`, "the short form") is one
+pipeline; an application is a graph of resources: sources feeding queues or functions,
+event source mappings from queues to functions, functions with asynchronous
+destinations and dead-letter queues, queues with dead-letter queues that have consumers
+of their own, databases shared by several functions. Each resource reuses the short
+form's section for what it shares, with its fields written flat
+(``{"kind": "function", "memory_mb": 512, "duration_median_s": 0.2}``), so every range
+and rule of the short form holds, and an error names the resource's dotted path
+(``resources.Worker.memory_mb``).
+
+This module only describes and validates; :mod:`simlib.engine` builds and runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from simlib import limits
+from simlib.errors import ScenarioError
+from simlib.scenario import (
+    Account,
+    AsyncInvoke,
+    Caller,
+    Database,
+    Function,
+    Handler,
+    Mapping,
+    Queue,
+    Run,
+    Scenario,
+    Workload,
+    _error,
+    _unknown,
+)
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,79}\Z")
+KINDS = ("source", "queue", "mapping", "function", "database")
+# designed in docs/design.md and not built yet: named in the error a user gets
+PLANNED_KINDS = ("topic", "bus")
+INVOKE_TYPES = ("api", "event")
+# The short form's resource names. Their draws come from the unscoped random streams, so
+# the short form is one case of the application, bit for bit (Streams.scoped).
+SHORT_FORM_NAMES = frozenset(("source", "queue", "mapping", "function", "database"))
+
+
+def _names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Traffic (the workload fields) sent to ``target``: a queue, or a function invoked
+    synchronously (``invoke: api``, with the caller's retry fields) or asynchronously
+    (``invoke: event``)."""
+
+    name: str
+    target: str
+    invoke: str | None = None
+    workload: Workload = dataclasses.field(default_factory=Workload)
+    caller: Caller = dataclasses.field(default_factory=Caller)
+    kind: str = "source"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An SQS standard queue; ``dlq`` names a queue resource that receives what
+    ``max_receive_count`` redrives (else the dead-letter queue is implicit and has no
+    consumer)."""
+
+    name: str
+    queue: Queue = dataclasses.field(default_factory=Queue)
+    dlq: str | None = None
+    kind: str = "queue"
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """An event source mapping from ``queue`` to ``function``."""
+
+    name: str
+    queue: str
+    function: str
+    mapping: Mapping = dataclasses.field(default_factory=Mapping)
+    kind: str = "mapping"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function: its configuration, its handler, its asynchronous invocation
+    settings and the database (a resource name) it uses."""
+
+    name: str
+    function: Function = dataclasses.field(default_factory=Function)
+    handler: Handler = dataclasses.field(default_factory=Handler)
+    async_invoke: AsyncInvoke = dataclasses.field(default_factory=AsyncInvoke)
+    database: str | None = None
+    kind: str = "function"
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    name: str
+    database: Database = dataclasses.field(default_factory=Database)
+    kind: str = "database"
+
+
+Spec = SourceSpec | QueueSpec | MappingSpec | FunctionSpec | DatabaseSpec
+
+# kind -> (sections whose fields are written flat, reference fields)
+_FLAT = {
+    "source": ((("workload", Workload), ("caller", Caller)), ("target", "invoke")),
+    "queue": ((("queue", Queue),), ("dlq",)),
+    "mapping": ((("mapping", Mapping),), ("queue", "function")),
+    "function": ((("function", Function), ("handler", Handler)), ("database", "async")),
+    "database": ((("database", Database),), ()),
+}
+_SPECS = {"source": SourceSpec, "queue": QueueSpec, "mapping": MappingSpec,
+          "function": FunctionSpec, "database": DatabaseSpec}
+
+
+def _parse_resource(name: str, data) -> Spec:
+    path = f"resources.{name}"
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ScenarioError(path, name, "a name of letters, digits, '-' and '_' starting with a "
+                                        "letter (at most 80 characters)")
+    if not isinstance(data, dict):
+        raise _error(path, data, "a mapping with a 'kind' and the resource's fields")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        later = f"; {', '.join(PLANNED_KINDS)} are designed but not built yet" if kind in \
+            PLANNED_KINDS else ""
+        raise ScenarioError(f"{path}.kind", kind, "one of " + ", ".join(map(repr, KINDS)) + later)
+    sections, refs = _FLAT[kind]
+    owner = {}
+    for section, cls in sections:
+        for f in _names(cls):
+            owner[f] = section
+    split: dict[str, dict] = {section: {} for section, _ in sections}
+    values: dict[str, Any] = {"name": name}
+    for key, value in data.items():
+        if key == "kind":
+            continue
+        if key in owner:
+            split[owner[key]][key] = value
+        elif key in refs:
+            if key == "async":
+                values["async_invoke"] = AsyncInvoke.from_dict(value, f"{path}.async")
+            elif key == "invoke":
+                if value is not None and value not in INVOKE_TYPES:
+                    raise ScenarioError(f"{path}.invoke", value,
+                                        "one of 'api', 'event' (a function target), or None")
+                values[key] = value
+            else:
+                if value is not None and not isinstance(value, str):
+                    raise ScenarioError(f"{path}.{key}", value, "a resource name")
+                values[key] = value
+        else:
+            raise _unknown(f"{path}.{key}", value, "field", [*refs, *owner])
+    for section, cls in sections:
+        values[section] = cls.from_dict(split[section], path)
+    if kind == "source" and values.get("target") is None:
+        raise ScenarioError(f"{path}.target", None, "the name of a queue or function")
+    if kind == "mapping":
+        for key in ("queue", "function"):
+            if values.get(key) is None:
+                raise ScenarioError(f"{path}.{key}", None, f"the name of a {key} resource")
+    return _SPECS[kind](**values)
+
+
+def _flat_dict(spec: Spec) -> dict[str, Any]:
+    """The resource as written: kind, references and flat fields."""
+    out: dict[str, Any] = {"kind": spec.kind}
+    sections, refs = _FLAT[spec.kind]
+    for ref in refs:
+        attr = "async_invoke" if ref == "async" else ref
+        value = getattr(spec, attr)
+        out[ref] = dataclasses.asdict(value) if ref == "async" else value
+    for section, _ in sections:
+        out.update(dataclasses.asdict(getattr(spec, section)))
+    return out
+
+
+# short-form paths in a ConflictError's text -> the resource that owns them
+_SECTION_PATH = re.compile(r"\b(workload|queue|mapping|function|handler|database|caller)\.([a-z_0-9]+)\b")
+
+
+def _reword(exc: ScenarioError, owners: dict[str, str]) -> ScenarioError:
+    """A short-form rule broken inside an application, reworded with resource paths."""
+
+    def repl(match: re.Match) -> str:
+        section, fld = match.group(1), match.group(2)
+        owner = owners.get(section)
+        return f"resources.{owner}.{fld}" if owner else match.group(0)
+
+    fld = _SECTION_PATH.sub(repl, exc.field)
+    allowed = _SECTION_PATH.sub(repl, exc.allowed)
+    return ScenarioError(fld, exc.value, allowed)
+
+
+@dataclass(frozen=True)
+class Application:
+    """A validated application. Build it with :meth:`from_dict` or :meth:`from_scenario`.
+
+    ``resources`` keeps the order they were written in. Raises :class:`ScenarioError`
+    naming ``resources.<name>.<field>`` for a bad value, an unknown name, a reference to
+    a resource of the wrong kind, or a short-form rule broken by the resources a
+    pipeline is made of (a function timeout above its queue's visibility timeout).
+    """
+
+    resources: dict[str, Spec]
+    account: Account = dataclasses.field(default_factory=Account)
+    run: Run = dataclasses.field(default_factory=Run)
+
+    def __post_init__(self):
+        _check_application(self)
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Application:
+        if not isinstance(data, dict):
+            raise _error("application", data, "a mapping with 'resources'")
+        for key, value in data.items():
+            if key not in ("resources", "account", "run"):
+                raise _unknown(key, value, "section", ["resources", "account", "run"])
+        res = data.get("resources")
+        if not isinstance(res, dict) or not res:
+            raise _error("resources", res, "a mapping of resource names to resources (at least "
+                                           "a source and what it feeds)")
+        resources = {name: _parse_resource(name, spec) for name, spec in res.items()}
+        return cls(resources, Account.from_dict(data.get("account"), "account"),
+                   Run.from_dict(data.get("run"), "run"))
+
+    @classmethod
+    def from_scenario(cls, s: Scenario) -> Application:
+        """The short form as an application with the resources ``source``, ``queue``,
+        ``mapping``, ``function`` and ``database`` (``source`` invokes ``function``
+        synchronously when ``s.source`` is ``api``)."""
+        res: dict[str, Spec] = {}
+        if s.source == "sqs":
+            res["source"] = SourceSpec("source", "queue", None, s.workload, s.caller)
+            res["queue"] = QueueSpec("queue", s.queue)
+            res["mapping"] = MappingSpec("mapping", "queue", "function", s.mapping)
+        else:
+            res["source"] = SourceSpec("source", "function", "api", s.workload, s.caller)
+        res["function"] = FunctionSpec("function", s.function, s.handler, AsyncInvoke(),
+                                       "database" if s.database is not None else None)
+        if s.database is not None:
+            res["database"] = DatabaseSpec("database", s.database)
+        return cls(res, s.account, s.run)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict; ``Application.from_dict(a.to_dict()) == a``."""
+        return {"resources": {n: _flat_dict(r) for n, r in self.resources.items()},
+                "account": dataclasses.asdict(self.account), "run": dataclasses.asdict(self.run)}
+
+    def with_changes(self, changes: dict[str, Any]) -> Application:
+        """A validated copy with dotted-path changes:
+        ``{"resources.Worker.memory_mb": 1024, "account.concurrency_limit": 500}``."""
+        data = self.to_dict()
+        for path, value in changes.items():
+            parts = path.split(".")
+            if parts[0] == "resources" and len(parts) == 3:
+                if parts[1] not in data["resources"]:
+                    raise _unknown(path, value, "resource", list(data["resources"]))
+                data["resources"][parts[1]][parts[2]] = value
+            elif parts[0] == "resources" and len(parts) == 4 and parts[2] == "async":
+                if parts[1] not in data["resources"]:
+                    raise _unknown(path, value, "resource", list(data["resources"]))
+                data["resources"][parts[1]].setdefault("async", {})[parts[3]] = value
+            elif parts[0] in ("account", "run") and len(parts) == 2:
+                data[parts[0]][parts[1]] = value
+            else:
+                raise ScenarioError(path, value, "a path resources.<name>.<field>, "
+                                                 "resources.<name>.async.<field>, "
+                                                 "account.<field> or run.<field>")
+        return Application.from_dict(data)
+
+    def get(self, path: str):
+        """The value at a dotted path (``"resources.Worker.memory_mb"``)."""
+        data = self.to_dict()
+        obj: Any = data
+        for part in path.split("."):
+            if not isinstance(obj, dict) or part not in obj:
+                raise ScenarioError(path, None, "a known resources.<name>.<field> path")
+            obj = obj[part]
+        return obj
+
+    # -- the graph -----------------------------------------------------------------------
+    def of_kind(self, kind: str) -> list[Spec]:
+        return [r for r in self.resources.values() if r.kind == kind]
+
+    def mappings_of(self, queue: str) -> list[MappingSpec]:
+        return [m for m in self.of_kind("mapping") if m.queue == queue]
+
+    def inbound(self, name: str) -> list[tuple[str, str]]:
+        """(from, edge kind) of every edge into resource ``name``."""
+        out = []
+        for r in self.resources.values():
+            if r.kind == "source" and r.target == name:
+                out.append((r.name, "source"))
+            elif r.kind == "queue" and r.dlq == name:
+                out.append((r.name, "dlq"))
+            elif r.kind == "function":
+                a = r.async_invoke
+                for kind, target in (("on_success", a.on_success), ("on_failure", a.on_failure),
+                                     ("dlq", a.dlq)):
+                    if target == name:
+                        out.append((r.name, kind))
+        return out
+
+    def payload_kb(self, name: str, _seen=None) -> float:
+        """The payload size of the events reaching ``name``: that of the first source
+        upstream (the default workload's when none is found)."""
+        seen = _seen or set()
+        seen.add(name)
+        for origin, kind in self.inbound(name):
+            r = self.resources[origin]
+            if kind == "source":
+                return r.workload.payload_kb
+            if origin not in seen:
+                up = r.name
+                if r.kind == "function":  # what reaches a function comes via its inputs
+                    for m in self.of_kind("mapping"):
+                        if m.function == up and m.queue not in seen:
+                            return self.payload_kb(m.queue, seen)
+                return self.payload_kb(up, seen)
+        return Workload().payload_kb
+
+    def unit_scenario(self, function: str, queue: str | None = None,
+                      mapping: str | None = None, source: str | None = None) -> Scenario:
+        """The short-form scenario of one pipeline of the application: what the modules
+        of one function (and its queue and mapping, or its caller) are built from."""
+        fn = self.resources[function]
+        db = self.resources[fn.database].database if fn.database else None
+        owners = {"function": function, "handler": function, "database": fn.database}
+        kw: dict[str, Any] = {"function": fn.function, "handler": fn.handler, "database": db,
+                              "account": self.account, "run": self.run}
+        if queue is not None:
+            owners.update(queue=queue, mapping=mapping)
+            kw.update(source="sqs", queue=self.resources[queue].queue,
+                      mapping=self.resources[mapping].mapping,
+                      workload=Workload(payload_kb=self.payload_kb(queue)))
+        elif source is not None:
+            src = self.resources[source]
+            owners.update(workload=source, caller=source)
+            kw.update(source="api", workload=src.workload, caller=src.caller)
+        else:
+            kw.update(source="api", workload=Workload(payload_kb=self.payload_kb(function)))
+        try:
+            return Scenario(**kw)
+        except ScenarioError as exc:
+            raise _reword(exc, owners) from None
+
+    @property
+    def duration_s(self) -> float:
+        """When the last source stops sending."""
+        return max(s.workload.duration_s for s in self.of_kind("source"))
+
+
+def _check_application(app: Application) -> None:
+    res = app.resources
+    if not isinstance(res, dict):
+        raise _error("resources", res, "a mapping of resource names to resources")
+    for name, r in res.items():
+        if not isinstance(r, Spec) or r.name != name:
+            raise ScenarioError(f"resources.{name}", r, "a resource built by Application.from_dict")
+
+    def ref(owner: str, fld: str, target, kinds: tuple[str, ...]):
+        path = f"resources.{owner}.{fld}"
+        want = " or ".join(kinds)
+        if target not in res:
+            raise ScenarioError(path, target, f"the name of a {want} resource of the application "
+                                              f"(known: {', '.join(res)})")
+        if res[target].kind not in kinds:
+            raise ScenarioError(path, target, f"a {want} resource ({target!r} is a "
+                                              f"{res[target].kind})")
+
+    if not app.of_kind("source"):
+        raise ScenarioError("resources", sorted(res), "at least one resource of kind 'source'")
+    for r in res.values():
+        if r.kind == "source":
+            ref(r.name, "target", r.target, ("queue", "function"))
+            if res[r.target].kind == "function" and r.invoke is None:
+                raise ScenarioError(f"resources.{r.name}.invoke", None,
+                                    "'api' (synchronous) or 'event' (asynchronous) when the "
+                                    "target is a function")
+            if res[r.target].kind == "queue" and r.invoke is not None:
+                raise ScenarioError(f"resources.{r.name}.invoke", r.invoke,
+                                    "None when the target is a queue")
+        elif r.kind == "queue" and r.dlq is not None:
+            ref(r.name, "dlq", r.dlq, ("queue",))
+            if r.dlq == r.name:
+                raise ScenarioError(f"resources.{r.name}.dlq", r.dlq, "another queue")
+            if r.queue.max_receive_count is None:
+                raise ScenarioError(f"resources.{r.name}.max_receive_count", None,
+                                    f"an integer in {limits.MAX_RECEIVE_COUNT[0]}.."
+                                    f"{limits.MAX_RECEIVE_COUNT[1]} when dlq is set "
+                                    "(the redrive policy's maxReceiveCount)")
+        elif r.kind == "mapping":
+            ref(r.name, "queue", r.queue, ("queue",))
+            ref(r.name, "function", r.function, ("function",))
+        elif r.kind == "function":
+            if r.database is not None:
+                ref(r.name, "database", r.database, ("database",))
+            a = r.async_invoke
+            # Destinations: SQS, SNS, EventBridge and Lambda (S3 on failure); a DLQ: SQS or
+            # SNS (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+            # Topics and buses are not built yet.
+            for fld in ("on_success", "on_failure"):
+                target = getattr(a, fld)
+                if target is not None:
+                    ref(r.name, f"async.{fld}", target, ("queue", "function"))
+                    if target == r.name:
+                        raise ScenarioError(f"resources.{r.name}.async.{fld}", target,
+                                            "another resource (a function cannot be its own "
+                                            "destination)")
+            if a.dlq is not None:
+                ref(r.name, "async.dlq", a.dlq, ("queue",))
+    reservations = [f.function.reserved_concurrency for f in app.of_kind("function")
+                    if f.function.reserved_concurrency is not None]
+    reserved = sum(reservations)
+    limit = app.account.concurrency_limit
+    if reservations and reserved > limit - limits.UNRESERVED_MIN:
+        raise ScenarioError("account.concurrency_limit", limit,
+                            f"at least {reserved + limits.UNRESERVED_MIN} (the functions' "
+                            f"reserved concurrency {reserved} plus {limits.UNRESERVED_MIN} "
+                            "that must stay unreserved)")
+    # every pipeline's short-form rules (timeout vs visibility, batch vs window, ...)
+    for m in app.of_kind("mapping"):
+        app.unit_scenario(m.function, queue=m.queue, mapping=m.name)
+    for f in app.of_kind("function"):
+        app.unit_scenario(f.name)
+    for s in app.of_kind("source"):
+        if s.invoke == "api":
+            app.unit_scenario(s.target, source=s.name)
+        elif s.workload.pattern == "trace":
+            try:
+                Scenario(workload=s.workload)
+            except ScenarioError as exc:
+                raise _reword(exc, {"workload": s.name}) from None
+
+
+__all__ = ["Application", "DatabaseSpec", "FunctionSpec", "MappingSpec", "QueueSpec",
+           "SourceSpec"]

@@ -1,0 +1,257 @@
+"""Lambda asynchronous invocation: a function's internal event queue and its retries.
+
+What ``InvocationType=Event`` (and SNS, EventBridge, S3 and asynchronous destinations)
+use. The rules, from https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+and invocation-async-configuring.html (figures in ``simlib.limits``):
+
+- an invoke is always accepted into the function's queue (the caller sees success);
+- a function error (its code raised, a timeout, a failed INIT) is retried
+  ``maximum_retry_attempts`` times (0-2), one minute and then two minutes after the
+  failed attempt ended;
+- a throttle (429) returns the event to the queue with a delay that starts at 1 s and
+  doubles to at most 5 minutes;
+- an event older than ``maximum_event_age_s`` is not invoked again: it goes to the
+  on-failure destination, else to the function's dead-letter queue, else it is dropped
+  with its reason (``unattempted`` when it never ran, ``maximum_event_age`` when it ran
+  and waits for a retry, ``retries_exhausted`` when its last retry failed); an event
+  whose retries are exhausted goes the same way;
+- a successful event goes to the on-success destination, if any;
+- "it's possible for it to receive the same event from Lambda multiple times because
+  the queue itself is eventually consistent": each event runs a second time with
+  probability ``duplicate_rate`` (AWS gives no rate: an assumption).
+
+How Lambda's internal pollers read the queue is not documented ("if the queue contains
+many entries, Lambda increases the retry interval and reduces the rate at which it reads
+events"). The model takes the oldest ready event whenever an environment can be had;
+the first refused invoke is a throttle (the event backs off as above) and the queue
+then waits for an invocation of the function to end or a retry to fall due. So the
+backlog, not a storm of refused invokes, is what a slow function builds up; throttles
+show as one per refused attempt.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+import simpy
+
+from simlib import limits
+from simlib.invocation import Executor, run_now
+from simlib.lambda_service import LambdaFunction
+from simlib.messages import DELETED, DESTINATION, DLQ, IN_FLIGHT, QUEUED, MessageTable
+from simlib.records import Records
+from simlib.scenario import AsyncInvoke
+from simlib.streams import GrowingKeyedColumns, Streams
+
+# why an event that failed or aged out went to a destination, a DLQ or nowhere
+RETRIES_EXHAUSTED = "retries_exhausted"
+MAXIMUM_EVENT_AGE = "maximum_event_age"
+UNATTEMPTED = "unattempted"
+
+
+class AsyncEventQueue:
+    """The internal queue of one function's asynchronous invocations.
+
+    ``route(kind, target, m)`` hands event ``m`` on to the resource named ``target``
+    (``kind``: ``on_success``, ``on_failure`` or ``dlq``); the engine provides it.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        config: AsyncInvoke,
+        messages: MessageTable,
+        function: LambdaFunction,
+        executor: Executor,
+        records: Records,
+        streams: Streams,
+        route,
+    ):
+        self.env = env
+        self.cfg = config
+        self.msgs = messages
+        self.function = function
+        self.executor = executor
+        self.records = records
+        self.route = route
+        self._ready: deque[int] = deque()  # event ids (a duplicate copy as ~id), oldest first
+        self._retries: list[tuple[float, int, int]] = []  # (due, seq, event) heap
+        self._seq = 0
+        self._throttled: list[int] = []  # per event: throttles so far
+        self._errors: list[int] = []  # per event: failed attempts so far
+        self.running = 0
+        self.to_dlq = 0
+        self.to_destination = 0
+        self.duplicates = 0
+        self._wake: simpy.Event | None = None
+        self._timer_at = float("inf")
+        self._duplicate_draws = GrowingKeyedColumns(streams, "duplicate", lambda r, s: r.random(s))
+        messages.add_grower(self._duplicate_draws)
+        self._duplicate_col = self._duplicate_draws.column(0)
+        function.on_release = self._kick
+        env.process(self._dispatcher())
+
+    # -- arrivals ------------------------------------------------------------------------
+    def deliver(self, parent: int, origin: int, poison: bool = False) -> int:
+        """Accept one asynchronous invoke now; returns the event's id."""
+        m = self.msgs.append(self.env.now, poison, parent, origin)
+        self._throttled.append(0)
+        self._errors.append(0)
+        self._ready.append(m)
+        self._kick()
+        return m
+
+    # -- levels --------------------------------------------------------------------------
+    @property
+    def backlog(self) -> int:
+        """Events waiting in the queue: ready to run or waiting for a retry."""
+        return sum(1 for x in self._ready if x >= 0) + len(self._retries)
+
+    def oldest_age_s(self) -> float:
+        """Age of the oldest event waiting (0 when none waits)."""
+        sent, now = self.msgs.sent_s, self.env.now
+        oldest = now
+        for x in self._ready:
+            if x >= 0:
+                oldest = min(oldest, sent[x])
+                break
+        for _, _, m in self._retries:
+            oldest = min(oldest, sent[m])
+        return now - oldest
+
+    # -- the dispatcher ------------------------------------------------------------------
+    def _kick(self, _event=None) -> None:
+        w = self._wake
+        if w is not None and not w.triggered:
+            w.succeed()
+
+    def _dispatcher(self):
+        env = self.env
+        while True:
+            self._dispatch_ready()
+            self._wake = env.event()
+            if self._retries:
+                due = self._retries[0][0]
+                if due < self._timer_at or self._timer_at <= env.now:
+                    self._timer_at = due
+                    env.timeout(max(0.0, due - env.now)).callbacks.append(self._kick)
+            yield self._wake
+            self._wake = None
+
+    def _dispatch_ready(self) -> None:
+        env, msgs, ready, fn = self.env, self.msgs, self._ready, self.function
+        now = env.now
+        retries = self._retries
+        while retries and retries[0][0] <= now:
+            ready.append(heapq.heappop(retries)[2])
+        max_age = self.cfg.maximum_event_age_s
+        sent = msgs.sent_s
+        while ready:
+            x = ready[0]
+            if x >= 0 and now - sent[x] >= max_age:
+                ready.popleft()
+                self._fail(x, UNATTEMPTED if msgs.receive_count[x] == 0 else MAXIMUM_EVENT_AGE)
+                continue
+            e = fn.acquire()
+            if e is None:
+                self.records.invocations.append(
+                    (fn.name, -1, now, now, False, 0.0, 1, 1, "throttled", False))
+                ready.popleft()
+                if x >= 0:  # a duplicate copy refused is not retried (an assumption)
+                    k = self._throttled[x]
+                    self._throttled[x] = k + 1
+                    delay = min(limits.ASYNC_THROTTLE_RETRY_FIRST_S * 2.0**k,
+                                limits.ASYNC_THROTTLE_RETRY_MAX_S)
+                    self._retry_at(x, now + delay)
+                return
+            ready.popleft()
+            self._start(x, e)
+
+    def _retry_at(self, m: int, due: float) -> None:
+        self.msgs.state[m] = QUEUED
+        self._seq += 1
+        heapq.heappush(self._retries, (due, self._seq, m))
+
+    # -- one invocation ------------------------------------------------------------------
+    def _start(self, x: int, e) -> None:
+        env, msgs = self.env, self.msgs
+        now = env.now
+        copy = x < 0
+        m = ~x if copy else x
+        rc = msgs.receive_count[m] + 1
+        msgs.receive_count[m] = rc
+        if rc == 1:
+            msgs.first_received_s[m] = now
+            if self._duplicate_col[m] < self.cfg.duplicate_rate:
+                # delivered twice: the copy runs as a separate invocation
+                self.duplicates += 1
+                self._ready.append(~m)
+        if not copy:
+            msgs.state[m] = IN_FLIGHT
+        self.running += 1
+        cold = e.init_s > 0.0
+        if self.executor.stepped:
+            env.process(self._serve(x, e, now, cold))
+            return
+        res = run_now(self.executor.run(e, [m]))
+        env.timeout(res.duration_s).callbacks.append(
+            lambda _ev: self._respond(x, e, res, now, cold))
+
+    def _serve(self, x, e, start, cold):
+        m = ~x if x < 0 else x
+        res = yield from self.executor.run(e, [m])
+        remaining = start + res.duration_s - self.env.now
+        if remaining > 0:
+            yield self.env.timeout(remaining)
+        self._respond(x, e, res, start, cold)
+
+    def _respond(self, x, e, res, start, cold) -> None:
+        env, fn = self.env, self.function
+        now = env.now
+        fn.release(e, res.reset)
+        self.executor.finish(res)
+        self.running -= 1
+        self.records.invocations.append(
+            (fn.name, e.id, start, now, cold, res.init_s, 1, res.failed_items, res.status,
+             e.provisioned))
+        if x < 0:
+            return  # a duplicate copy: the original decides the event's fate
+        m = x
+        if res.succeeded:
+            if self.cfg.on_success is not None:
+                self.route("on_success", self.cfg.on_success, m)
+            self.msgs.settle(m, DELETED, now)
+            return
+        k = self._errors[m]
+        self._errors[m] = k + 1
+        if k < self.cfg.maximum_retry_attempts:
+            self._retry_at(m, now + limits.ASYNC_ERROR_RETRY_DELAYS_S[k])
+            self._kick()
+        else:
+            self._fail(m, RETRIES_EXHAUSTED)
+
+    def _fail(self, m: int, reason: str) -> None:
+        """The event failed for good: on to the on-failure destination and/or the DLQ, or
+        dropped with ``reason``.
+
+        AWS presents the dead-letter queue and the on-failure destination as
+        alternatives and does not say what happens when a function has both; the model
+        sends the event to both (an assumption), and its outcome is ``destination``.
+        """
+        cfg, msgs, now = self.cfg, self.msgs, self.env.now
+        if cfg.on_failure is None and cfg.dlq is None:
+            msgs.drop(m, reason, now)
+            return
+        if cfg.dlq is not None:
+            self.to_dlq += 1
+            self.route("dlq", cfg.dlq, m)
+        if cfg.on_failure is not None:
+            self.to_destination += 1
+            self.route("on_failure", cfg.on_failure, m)
+            msgs.settle(m, DESTINATION, now)
+        else:
+            msgs.settle(m, DLQ, now)
+
+
+__all__ = ["MAXIMUM_EVENT_AGE", "RETRIES_EXHAUSTED", "UNATTEMPTED", "AsyncEventQueue"]
