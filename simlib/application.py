@@ -290,6 +290,22 @@ class Application:
             obj = obj[part]
         return obj
 
+    def runtime_warnings(self, today=None) -> list[str]:
+        """Each function's runtime notice (deprecated by AWS, or soon), as of ``today``."""
+        from simlib.runtimes import deprecation_notice
+
+        out = []
+        for f in self.of_kind("function"):
+            notice = deprecation_notice(f.function.runtime, today)
+            if notice:
+                out.append(f"resources.{f.name}.runtime: {notice}")
+        return out
+
+    @property
+    def warnings(self) -> list[str]:
+        """:meth:`runtime_warnings` as of today's date."""
+        return self.runtime_warnings()
+
     # -- the graph -----------------------------------------------------------------------
     def of_kind(self, kind: str) -> list[Spec]:
         return [r for r in self.resources.values() if r.kind == kind]

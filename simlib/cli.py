@@ -39,6 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from simlib.application import Application
+from simlib.application_result import APPLICATION_SUMMARY_KEYS
 from simlib.engine import simulate
 from simlib.errors import ScenarioError
 from simlib.results import SUMMARY_KEYS
@@ -46,6 +48,7 @@ from simlib.scenario import Scenario
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 FRAMES = ("messages", "invocations", "timeseries", "cost")
+APPLICATION_FRAMES = ("edges", "resources")  # an application's frames beyond those
 # A sweep prints these unless --kpis says otherwise: what the lessons' sweeps watch.
 SWEEP_KPIS = ("duplicate_executions", "messages_dlq", "throttles", "latency_p99_s",
               "cost_per_million_usd")
@@ -136,17 +139,19 @@ def sweep_replications(grid: dict, replications: int | None) -> int:
                      "for one run of one point use simlib run")
 
 
-def parse_kpis(text: str | None, default: Sequence[str]) -> list[str]:
-    """``--kpis a,b,c`` (or ``all``) checked against the summary's KPI names."""
+def parse_kpis(text: str | None, default: Sequence[str],
+               known: Sequence[str] = SUMMARY_KEYS) -> list[str]:
+    """``--kpis a,b,c`` (or ``all``) checked against the summary's KPI names (``known``:
+    an application's summary has a few more)."""
     if text is None:
         return list(default)
     if text.strip() == "all":
-        return list(SUMMARY_KEYS)
+        return list(known)
     kpis = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in kpis if k not in SUMMARY_KEYS]
+    unknown = [k for k in kpis if k not in known]
     if unknown or not kpis:
         raise UsageError(f"--kpis {text!r}: unknown KPI {', '.join(unknown) or '(none given)'}; "
-                         f"known: {', '.join(SUMMARY_KEYS)}")
+                         f"known: {', '.join(known)}")
     return kpis
 
 
@@ -251,7 +256,8 @@ def write_result(result, name: str, seed: int, out_dir: Path, fmt: str) -> Path:
     """``out_dir/<pipeline>/{messages,invocations,timeseries,cost,summary}.<fmt>``."""
     folder = out_dir / _safe_name(name)
     folder.mkdir(parents=True, exist_ok=True)
-    for frame_name in FRAMES:
+    frames = FRAMES + (APPLICATION_FRAMES if hasattr(result, "edges") else ())
+    for frame_name in frames:
         _write(getattr(result, frame_name), folder / f"{frame_name}.{fmt}", fmt)
     summary = pd.DataFrame([{"pipeline": name, "seed": seed, **result.summary}])
     _write(summary, folder / f"summary.{fmt}", fmt)
@@ -289,11 +295,14 @@ def sweep_table(summary: pd.DataFrame, by: Sequence[str], kpis: Sequence[str]) -
 def cmd_run(args) -> int:
     from simlib.plotting import DEFAULT_KPIS, kpi_table
 
-    kpis = parse_kpis(args.kpis, SUMMARY_KEYS if args.json else DEFAULT_KPIS)
     changes = parse_changes(args.set)
     if args.out and args.format == "parquet":
         _need_pyarrow("--format parquet")
     pipelines = load_pipelines(args)
+    known = SUMMARY_KEYS
+    if any(isinstance(p, Application) for p in pipelines.values()):
+        known = APPLICATION_SUMMARY_KEYS
+    kpis = parse_kpis(args.kpis, known if args.json else DEFAULT_KPIS, known)
     scenarios = {}
     for name, scenario in pipelines.items():
         try:
@@ -321,7 +330,8 @@ def cmd_run(args) -> int:
     else:
         print(kpi_table(results, kpis).to_string())
     for folder in written:
-        print(f"wrote {', '.join(FRAMES)}, summary ({args.format}) to {folder}", file=sys.stderr)
+        names = FRAMES + (APPLICATION_FRAMES if (folder / f"edges.{args.format}").exists() else ())
+        print(f"wrote {', '.join(names)}, summary ({args.format}) to {folder}", file=sys.stderr)
     return EXIT_OK
 
 

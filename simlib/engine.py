@@ -198,14 +198,7 @@ class _Wiring:
 
     # -- construction helpers ------------------------------------------------------------
     def _async_targets(self) -> list[str]:
-        """Functions invoked asynchronously: by an ``event`` source or as a destination."""
-        res, out = self.app.resources, []
-        for name, r in res.items():
-            if r.kind != "function":
-                continue
-            if any(k != "source" or res[o].invoke == "event" for o, k in self.app.inbound(name)):
-                out.append(name)
-        return out
+        return async_targets(self.app)
 
     def _preloaded(self, sources: list[SourceSpec], retention_s: float, scoped) -> MessageTable:
         """A table whose arrivals are known before the run (only sources feed it)."""
@@ -283,6 +276,18 @@ class _Wiring:
             deliver(m, o)
 
         return route
+
+
+def async_targets(app: Application) -> list[str]:
+    """Functions invoked asynchronously (an ``event`` source, or a destination), in the
+    order they were written."""
+    res, out = app.resources, []
+    for name, r in res.items():
+        if r.kind == "function" and any(
+            k != "source" or res[o].invoke == "event" for o, k in app.inbound(name)
+        ):
+            out.append(name)
+    return out
 
 
 def _run(w: _Wiring, monitor, duration: float) -> None:
@@ -370,4 +375,4 @@ def _simulate_application(app: Application, seed: int) -> ApplicationResult:
     return ApplicationResult(w, seed, float(w.env.now), monitor)
 
 
-__all__ = ["simulate"]
+__all__ = ["async_targets", "simulate"]

@@ -52,7 +52,7 @@ import pandas as pd
 from simlib.limits import INVOKES_PER_EVENT_POLLER, POLLERS_CEILING
 from simlib.runtimes import deprecation_notice
 from simlib.scenario import Scenario
-from simlib.scenario_file import load_scenario_file
+from simlib.scenario_file import is_application, load_application_file, load_scenario_file
 from simlib.template import (
     Pipeline,
     is_template,
@@ -128,9 +128,13 @@ class Facts:
         )
 
     @classmethod
-    def of_scenario(cls, s: Scenario, resource: str, today: date | None = None) -> Facts:
+    def of_scenario(cls, s: Scenario, resource: str, today: date | None = None,
+                    names: tuple[str, str, str] | None = None) -> Facts:
+        """``names``: (function, queue, mapping) resource names, when they differ (an
+        application's pipeline); else all three are ``resource``."""
+        function, queue, mapping = names or (resource, resource, resource)
         return cls(
-            function=resource, queue=resource, mapping=resource,
+            function=function, queue=queue, mapping=mapping,
             timeout_s=s.function.timeout_s, visibility_timeout_s=s.queue.visibility_timeout_s,
             batching_window_s=s.mapping.batching_window_s, batch_size=s.mapping.batch_size,
             max_receive_count=s.queue.max_receive_count,
@@ -377,6 +381,47 @@ def lint_scenario(s: Scenario, resource: str = "scenario",
     return lint_facts(facts)
 
 
+def _async_without_failure_capture(app, name: str) -> Finding | None:
+    """An asynchronously invoked function that keeps no record of what failed."""
+    cfg = app.resources[name].async_invoke
+    if cfg.on_failure is not None or cfg.dlq is not None:
+        return None
+    return Finding(
+        name, "async-without-on-failure", "warning",
+        f"function {name} is invoked asynchronously with neither an on-failure destination "
+        "nor a dead-letter queue",
+        "An event whose retries run out, or that waits in Lambda's event queue longer than "
+        "the maximum event age (for example while the function is throttled), is discarded "
+        "without a trace (https://docs.aws.amazon.com/lambda/latest/dg/"
+        "invocation-async-retain-records.html).",
+        "Add DestinationConfig.OnFailure (an SQS queue, SNS topic, EventBridge bus or "
+        "function: the record keeps the error) or a DeadLetterConfig, and alarm on it.",
+    )
+
+
+def lint_application(app, today: date | None = None) -> list[Finding]:
+    """Traps in an application: every pipeline's (a mapping from a queue to a function,
+    named after its resources), every function's runtime, and asynchronously invoked
+    functions that keep no record of failures."""
+    from simlib.engine import async_targets
+
+    found: list[Finding] = []
+    for m in app.of_kind("mapping"):
+        scen = app.unit_scenario(m.function, queue=m.queue, mapping=m.name)
+        found += lint_facts(Facts.of_scenario(scen, m.name, today,
+                                              names=(m.function, m.queue, m.name)))
+    linted = {m.function for m in app.of_kind("mapping")}
+    for f in app.of_kind("function"):
+        if f.name not in linted:
+            finding = _deprecated_runtime(Facts.of_scenario(app.unit_scenario(f.name), f.name,
+                                                            today))
+            found += [finding] if finding else []
+    for name in async_targets(app):
+        finding = _async_without_failure_capture(app, name)
+        found += [finding] if finding else []
+    return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
+
+
 def lint_path(path, today: date | None = None) -> list[Finding]:
     """Traps in a template (every pipeline) or a scenario file.
 
@@ -389,6 +434,8 @@ def lint_path(path, today: date | None = None) -> list[Finding]:
     document = load_document(path)
     if is_template(document):
         return [f for p in pipelines(document, path) for f in lint_pipeline(p, today)]
+    if is_application(document):
+        return lint_application(load_application_file(path), today)
     return lint_scenario(load_scenario_file(path), resource=path.stem, today=today)
 
 

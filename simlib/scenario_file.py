@@ -278,8 +278,43 @@ def load_scenario_file(path) -> Scenario:
     """
     path = Path(path)
     data, node = _mapping(path)
+    if is_application(data):
+        raise ScenarioFileError(path, "resources", None, "", line=_line_of(node, "resources"),
+                                message=f"{path}: an application file (it has resources); "
+                                        "read it with load_application_file or load_any")
     try:
         return Scenario.from_dict(_anchor_paths(data, path))
+    except ScenarioError as exc:
+        raise _wrap(path, node, exc) from None
+
+
+def is_application(document) -> bool:
+    """A file describing an application: a mapping with ``resources`` (lowercase; a
+    template's is ``Resources``)."""
+    return isinstance(document, dict) and "resources" in document
+
+
+def load_application_file(path):
+    """Read a YAML application file (``resources``, ``account``, ``run``) into a validated
+    :class:`~simlib.application.Application`; errors name the file, the line and
+    ``resources.<name>.<field>``. A relative ``trace_path`` of a source is taken relative
+    to the file."""
+    from simlib.application import Application
+
+    path = Path(path)
+    data, node = _mapping(path)
+    resources = data.get("resources")
+    if isinstance(resources, dict):
+        anchored = {}
+        for name, spec in resources.items():
+            if isinstance(spec, dict) and isinstance(spec.get("trace_path"), str):
+                trace = Path(spec["trace_path"]).expanduser()
+                if not trace.is_absolute():
+                    spec = {**spec, "trace_path": str((path.parent / trace).resolve())}
+            anchored[name] = spec
+        data = {**data, "resources": anchored}
+    try:
+        return Application.from_dict(data)
     except ScenarioError as exc:
         raise _wrap(path, node, exc) from None
 
@@ -342,7 +377,8 @@ def apply_overlay(base: dict, overlay: dict | None) -> dict:
 
 
 def load_any(path, overlay: dict | None = None) -> dict[str, Scenario]:
-    """Scenarios from a file a user pointed at, by name.
+    """Scenarios from a file a user pointed at, by name (an application file gives one
+    :class:`~simlib.application.Application`).
 
     A SAM / CloudFormation template (it has ``Resources``, ``AWSTemplateFormatVersion``
     or ``Transform``) gives one scenario per SQS -> Lambda pipeline, named after the
@@ -358,6 +394,13 @@ def load_any(path, overlay: dict | None = None) -> dict[str, Scenario]:
     document = template.load_document(path)
     if template.is_template(document):
         return {p.name: p.to_scenario(overlay) for p in template.pipelines(document, path)}
+    if is_application(document):
+        if overlay:
+            raise ScenarioFileError(
+                path, "overlay", None, "", message=f"{path}: an overlay applies to a template "
+                "or a one-pipeline scenario; an application file holds its own traffic and "
+                "handlers (change them with --set resources.<name>.<field>=VALUE)")
+        return {path.stem: load_application_file(path)}
     if not overlay:
         return {path.stem: load_scenario_file(path)}
     data, node = _mapping(path)

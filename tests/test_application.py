@@ -7,13 +7,15 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.htm
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import Application, Scenario, ScenarioError, simulate
+from simlib import Application, Scenario, ScenarioError, cli, simulate
 
 FAST = {"duration_median_s": 0.05, "duration_p99_s": 0.1, "db_queries_per_message": 0}
 
@@ -332,3 +334,77 @@ def test_the_bill_has_a_line_per_resource_and_async_invokes_are_requests():
     assert math.isclose(r.summary["cost_per_million_usd"],
                         r.summary["cost_usd"] / r.summary["messages_deleted"] * 1e6)
     assert not np.isnan(r.summary["latency_p99_s"])
+
+
+# -- application files and the command line ------------------------------------------------
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "async-orders.yaml"
+
+
+def run_cli(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_example_application_runs_from_the_command_line(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "run", EXAMPLE, "--json", "--out", tmp_path,
+                             "--kpis", "messages_sent,events_delivered,messages_dlq")
+    assert code == 0, err
+    summary = json.loads(out)["async-orders"]
+    # every order reaches billing; successful billings fan on to shipping
+    assert summary["events_delivered"] > 1.9 * summary["messages_sent"]
+    folder = tmp_path / "async-orders"
+    for frame in ("messages", "invocations", "timeseries", "cost", "edges", "resources",
+                  "summary"):
+        assert (folder / f"{frame}.csv").is_file(), frame
+    edges = pd.read_csv(folder / "edges.csv")
+    assert set(edges["kind"]) >= {"source", "on_success", "on_failure"}
+    assert "edges, resources" in err
+
+
+def test_the_example_application_follows_its_own_lint_rules(capsys):
+    code, out, _ = run_cli(capsys, "lint", EXAMPLE)
+    assert code == 0
+    assert out.strip().endswith("0 errors, 0 warnings")
+
+
+def test_an_async_function_without_failure_capture_is_a_lint_warning(capsys, tmp_path):
+    """Without an on-failure destination or DLQ, Lambda discards an event whose retries
+    run out or that ages out (invocation-async-retain-records.html)."""
+    f = tmp_path / "app.yaml"
+    f.write_text("resources:\n  s: {kind: source, target: F, invoke: event}\n"
+                 "  F: {kind: function}\n")
+    code, out, _ = run_cli(capsys, "lint", f)
+    assert code == 0
+    assert "[async-without-on-failure]" in out and out.strip().endswith("1 warning")
+
+
+def test_a_bad_application_file_is_one_line_with_the_line_number(capsys, tmp_path):
+    f = tmp_path / "app.yaml"
+    f.write_text("resources:\n  s:\n    kind: source\n    target: F\n    invoke: event\n"
+                 "  F:\n    kind: function\n    memory_mb: 64\n")
+    for command in ("run", "lint"):
+        code, _, err = run_cli(capsys, command, f)
+        assert code == 2
+        assert err.strip().splitlines() == [
+            (f"simlib: error: {f} line 8: resources.F.memory_mb = 64 is not allowed: an "
+             "integer in 128..10,240")]
+
+
+def test_an_overlay_on_an_application_file_is_refused_in_one_line(capsys, tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("handler: {failure_rate: 0.1}\n")
+    code, _, err = run_cli(capsys, "run", EXAMPLE, "--overlay", overlay)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "--set resources.<name>.<field>" in err
+
+
+def test_a_sweep_over_a_resource_field_of_an_application(capsys):
+    code, out, err = run_cli(capsys, "sweep", EXAMPLE, "--set",
+                             "resources.Billing.reserved_concurrency=3,20", "--replications",
+                             "1", "--workers", "1", "--json", "--kpis", "throttles")
+    assert code == 0, err
+    rows = json.loads(out)
+    by_cap = {r["resources.Billing.reserved_concurrency"]: r["throttles_mean"] for r in rows}
+    # the same orders against a seventh of the concurrency: many more refused invokes
+    assert by_cap[3] > 2 * by_cap[20]
