@@ -22,11 +22,14 @@ and invocation-async-configuring.html (figures in ``simlib.limits``):
 
 How Lambda's internal pollers read the queue is not documented ("if the queue contains
 many entries, Lambda increases the retry interval and reduces the rate at which it reads
-events"). The model takes the oldest ready event whenever an environment can be had;
-the first refused invoke is a throttle (the event backs off as above) and the queue
-then waits for an invocation of the function to end or a retry to fall due. So the
-backlog, not a storm of refused invokes, is what a slow function builds up; throttles
-show as one per refused attempt.
+events"). The model takes the oldest ready event whenever an environment can be had: a
+new event is tried at once only when the function has concurrency to spare, else it
+waits in the queue, unattempted; an invoke refused anyway (the invocation or scaling
+rate, or a retry falling due while the function is at its cap) is one throttle, the
+event backs off as above, and the queue waits for an invocation to end or a retry to
+fall due. So the backlog, not a storm of refused invokes, is what a slow function builds
+up. An event backing off is given up when it reaches its maximum age, not at its next
+retry.
 """
 
 from __future__ import annotations
@@ -99,8 +102,21 @@ class AsyncEventQueue:
         self._throttled.append(0)
         self._errors.append(0)
         self._ready.append(m)
-        self._kick()
+        if self._has_room():
+            self._kick()
+        # else it waits, unattempted, for an invocation to end: Lambda's pollers do not
+        # hammer a function at its cap with every new event ("reduces the rate at which
+        # it reads events from the queue")
         return m
+
+    def _has_room(self) -> bool:
+        """Whether an environment could be had now as far as concurrency goes (the
+        invocation rate and the scaling rate may still refuse it)."""
+        fn = self.function
+        if fn.busy >= fn.cap:
+            return False
+        pool = fn.pool
+        return pool is None or pool.busy < pool.cap
 
     # -- levels --------------------------------------------------------------------------
     @property
@@ -131,11 +147,15 @@ class AsyncEventQueue:
         while True:
             self._dispatch_ready()
             self._wake = env.event()
-            if self._retries:
-                due = self._retries[0][0]
-                if due < self._timer_at or self._timer_at <= env.now:
-                    self._timer_at = due
-                    env.timeout(max(0.0, due - env.now)).callbacks.append(self._kick)
+            # wake for the next retry, or when the oldest waiting event reaches its age
+            due = self._retries[0][0] if self._retries else float("inf")
+            for x in self._ready:
+                if x >= 0:
+                    due = min(due, self.msgs.sent_s[x] + self.cfg.maximum_event_age_s)
+                    break
+            if due < float("inf") and (due < self._timer_at or self._timer_at <= env.now):
+                self._timer_at = due
+                env.timeout(max(0.0, due - env.now)).callbacks.append(self._kick)
             yield self._wake
             self._wake = None
 
@@ -143,13 +163,18 @@ class AsyncEventQueue:
         env, msgs, ready, fn = self.env, self.msgs, self._ready, self.function
         now = env.now
         retries = self._retries
-        while retries and retries[0][0] <= now:
-            ready.append(heapq.heappop(retries)[2])
         max_age = self.cfg.maximum_event_age_s
         sent = msgs.sent_s
+        due: list[int] = []
+        while retries and retries[0][0] <= now:
+            due.append(heapq.heappop(retries)[2])
+        # retries that fell due go first, oldest first: they were sent before anything
+        # still waiting its first attempt
+        for m in sorted(due, key=lambda m: (sent[m], m), reverse=True):
+            ready.appendleft(m)
         while ready:
             x = ready[0]
-            if x >= 0 and now - sent[x] >= max_age:
+            if x >= 0 and now >= sent[x] + max_age:  # (the same sum as _retry_at's)
                 ready.popleft()
                 self._fail(x, UNATTEMPTED if msgs.receive_count[x] == 0 else MAXIMUM_EVENT_AGE)
                 continue
@@ -161,7 +186,7 @@ class AsyncEventQueue:
                 if x >= 0:  # a duplicate copy refused is not retried (an assumption)
                     k = self._throttled[x]
                     self._throttled[x] = k + 1
-                    delay = min(limits.ASYNC_THROTTLE_RETRY_FIRST_S * 2.0**k,
+                    delay = min(limits.ASYNC_THROTTLE_RETRY_FIRST_S * 2.0 ** min(k, 30),
                                 limits.ASYNC_THROTTLE_RETRY_MAX_S)
                     self._retry_at(x, now + delay)
                 return
@@ -169,9 +194,12 @@ class AsyncEventQueue:
             self._start(x, e)
 
     def _retry_at(self, m: int, due: float) -> None:
+        """Put ``m`` back for a retry at ``due``; if it would be past its maximum age by
+        then, it is looked at when it reaches that age instead (and given up then)."""
         self.msgs.state[m] = QUEUED
         self._seq += 1
-        heapq.heappush(self._retries, (due, self._seq, m))
+        expiry = self.msgs.sent_s[m] + self.cfg.maximum_event_age_s
+        heapq.heappush(self._retries, (min(due, expiry), self._seq, m))
 
     # -- one invocation ------------------------------------------------------------------
     def _start(self, x: int, e) -> None:
@@ -235,9 +263,9 @@ class AsyncEventQueue:
         """The event failed for good: on to the on-failure destination and/or the DLQ, or
         dropped with ``reason``.
 
-        AWS presents the dead-letter queue and the on-failure destination as
-        alternatives and does not say what happens when a function has both; the model
-        sends the event to both (an assumption), and its outcome is ``destination``.
+        "You can configure destinations in addition to or instead of a dead-letter queue"
+        (the PutFunctionEventInvokeConfig API reference): with both, the model sends the
+        event to both, and its outcome is ``destination``.
         """
         cfg, msgs, now = self.cfg, self.msgs, self.env.now
         if cfg.on_failure is None and cfg.dlq is None:
