@@ -16,12 +16,14 @@ This module only describes and validates; :mod:`simlib.engine` builds and runs i
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, fields
 from typing import Any
 
 from simlib import limits
 from simlib.errors import ScenarioError
+from simlib.event_patterns import compile_pattern
 from simlib.scenario import (
     Account,
     AsyncInvoke,
@@ -33,15 +35,15 @@ from simlib.scenario import (
     Queue,
     Run,
     Scenario,
+    SubscriptionPolicy,
+    TargetPolicy,
     Workload,
     _error,
     _unknown,
 )
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,79}\Z")
-KINDS = ("source", "queue", "mapping", "function", "database")
-# designed in docs/design.md and not built yet: named in the error a user gets
-PLANNED_KINDS = ("topic", "bus")
+KINDS = ("source", "queue", "mapping", "function", "database", "topic", "bus")
 INVOKE_TYPES = ("api", "event")
 # The short form's resource names. Their draws come from the unscoped random streams, so
 # the short form is one case of the application, bit for bit (Streams.scoped).
@@ -63,6 +65,8 @@ class SourceSpec:
     invoke: str | None = None
     workload: Workload = dataclasses.field(default_factory=Workload)
     caller: Caller = dataclasses.field(default_factory=Caller)
+    # name -> values each event draws one of, uniformly (simlib.attributes)
+    attributes: dict = dataclasses.field(default_factory=dict)
     kind: str = "source"
 
 
@@ -109,11 +113,57 @@ class DatabaseSpec:
     kind: str = "database"
 
 
-Spec = SourceSpec | QueueSpec | MappingSpec | FunctionSpec | DatabaseSpec
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    """One SNS subscription: a queue, or a function invoked asynchronously."""
+
+    target: str
+    filter: dict | None = None
+    policy: SubscriptionPolicy = dataclasses.field(default_factory=SubscriptionPolicy)
+    dlq: str | None = None
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """An SNS standard topic and its subscriptions."""
+
+    name: str
+    subscriptions: tuple[SubscriptionSpec, ...] = ()
+    kind: str = "topic"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of an EventBridge rule, with its retry policy and DLQ."""
+
+    target: str
+    policy: TargetPolicy = dataclasses.field(default_factory=TargetPolicy)
+    dlq: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule: its event pattern (None: every event) and targets."""
+
+    pattern: dict | None
+    targets: tuple[TargetSpec, ...]
+
+
+@dataclass(frozen=True)
+class BusSpec:
+    """An EventBridge event bus and its rules."""
+
+    name: str
+    rules: tuple[RuleSpec, ...] = ()
+    kind: str = "bus"
+
+
+Spec = (SourceSpec | QueueSpec | MappingSpec | FunctionSpec | DatabaseSpec | TopicSpec
+        | BusSpec)
 
 # kind -> (sections whose fields are written flat, reference fields)
 _FLAT = {
-    "source": ((("workload", Workload), ("caller", Caller)), ("target", "invoke")),
+    "source": ((("workload", Workload), ("caller", Caller)), ("target", "invoke", "attributes")),
     "queue": ((("queue", Queue),), ("dlq",)),
     "mapping": ((("mapping", Mapping),), ("queue", "function")),
     "function": ((("function", Function), ("handler", Handler)), ("database", "async")),
@@ -121,6 +171,105 @@ _FLAT = {
 }
 _SPECS = {"source": SourceSpec, "queue": QueueSpec, "mapping": MappingSpec,
           "function": FunctionSpec, "database": DatabaseSpec}
+
+
+def _scalar(v) -> bool:
+    return isinstance(v, (str, bool, int, float)) and not (
+        isinstance(v, float) and not math.isfinite(v))
+
+
+def _parse_attributes(path: str, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _error(path, value, "a mapping of attribute names to lists of values")
+    out = {}
+    for name, values in value.items():
+        if not isinstance(name, str) or not name:
+            raise ScenarioError(f"{path}", name, "attribute names that are non-empty strings")
+        if not isinstance(values, list) or not values or not all(_scalar(v) for v in values):
+            raise ScenarioError(f"{path}.{name}", values, "a non-empty list of values (strings, "
+                                                          "numbers or booleans), one drawn per "
+                                                          "event")
+        out[name] = list(values)
+    return out
+
+
+def _refs_only(path: str, data: dict, allowed: tuple[str, ...]) -> None:
+    for key, value in data.items():
+        if key not in allowed:
+            raise _unknown(f"{path}.{key}", value, "field", list(allowed))
+
+
+def _parse_topic(name: str, data: dict) -> TopicSpec:
+    path = f"resources.{name}"
+    _refs_only(path, data, ("kind", "subscriptions", "fifo"))
+    if data.get("fifo"):
+        raise ScenarioError(f"{path}.fifo", data["fifo"], "False (FIFO topics are designed but "
+                                                          "not built yet)")
+    subs = data.get("subscriptions", [])
+    if not isinstance(subs, list):
+        raise _error(f"{path}.subscriptions", subs, "a list of subscriptions")
+    out = []
+    for i, sub in enumerate(subs):
+        where = f"{path}.subscriptions[{i}]"
+        if not isinstance(sub, dict):
+            raise _error(where, sub, "a mapping with a target")
+        _refs_only(where, sub, ("target", "filter", "filter_scope", "delivery_failure_rate",
+                                "dlq"))
+        target = sub.get("target")
+        if not isinstance(target, str):
+            raise ScenarioError(f"{where}.target", target, "the name of a queue or function")
+        flt = sub.get("filter")
+        if flt is not None:
+            compile_pattern(flt, f"{where}.filter", sns=True)
+        policy = SubscriptionPolicy.from_dict(
+            {k: sub[k] for k in ("delivery_failure_rate", "filter_scope") if k in sub}, where)
+        dlq = sub.get("dlq")
+        if dlq is not None and not isinstance(dlq, str):
+            raise ScenarioError(f"{where}.dlq", dlq, "the name of a queue")
+        out.append(SubscriptionSpec(target, flt, policy, dlq))
+    return TopicSpec(name, tuple(out))
+
+
+def _parse_bus(name: str, data: dict) -> BusSpec:
+    path = f"resources.{name}"
+    _refs_only(path, data, ("kind", "rules"))
+    rules = data.get("rules", [])
+    if not isinstance(rules, list):
+        raise _error(f"{path}.rules", rules, "a list of rules")
+    out = []
+    for i, rule in enumerate(rules):
+        where = f"{path}.rules[{i}]"
+        if not isinstance(rule, dict):
+            raise _error(where, rule, "a mapping with a pattern and targets")
+        _refs_only(where, rule, ("pattern", "targets"))
+        pattern = rule.get("pattern")
+        if pattern is not None:
+            compile_pattern(pattern, f"{where}.pattern")
+        targets = rule.get("targets")
+        most = limits.EVENTBRIDGE_TARGETS_PER_RULE
+        if not isinstance(targets, list) or not 1 <= len(targets) <= most:
+            raise ScenarioError(f"{where}.targets", targets,
+                                f"a list of 1 to {most} targets (EventBridge's limit per rule)")
+        parsed = []
+        for j, tgt in enumerate(targets):
+            at = f"{where}.targets[{j}]"
+            if not isinstance(tgt, dict):
+                raise _error(at, tgt, "a mapping with a target")
+            _refs_only(at, tgt, ("target", "maximum_retry_attempts", "maximum_event_age_s",
+                                 "delivery_failure_rate", "dlq"))
+            target = tgt.get("target")
+            if not isinstance(target, str):
+                raise ScenarioError(f"{at}.target", target, "the name of a queue or function")
+            policy = TargetPolicy.from_dict(
+                {k: v for k, v in tgt.items() if k not in ("target", "dlq")}, at)
+            dlq = tgt.get("dlq")
+            if dlq is not None and not isinstance(dlq, str):
+                raise ScenarioError(f"{at}.dlq", dlq, "the name of a queue")
+            parsed.append(TargetSpec(target, policy, dlq))
+        out.append(RuleSpec(pattern, tuple(parsed)))
+    return BusSpec(name, tuple(out))
 
 
 def _parse_resource(name: str, data) -> Spec:
@@ -132,9 +281,11 @@ def _parse_resource(name: str, data) -> Spec:
         raise _error(path, data, "a mapping with a 'kind' and the resource's fields")
     kind = data.get("kind")
     if kind not in KINDS:
-        later = f"; {', '.join(PLANNED_KINDS)} are designed but not built yet" if kind in \
-            PLANNED_KINDS else ""
-        raise ScenarioError(f"{path}.kind", kind, "one of " + ", ".join(map(repr, KINDS)) + later)
+        raise ScenarioError(f"{path}.kind", kind, "one of " + ", ".join(map(repr, KINDS)))
+    if kind == "topic":
+        return _parse_topic(name, data)
+    if kind == "bus":
+        return _parse_bus(name, data)
     sections, refs = _FLAT[kind]
     owner = {}
     for section, cls in sections:
@@ -150,6 +301,8 @@ def _parse_resource(name: str, data) -> Spec:
         elif key in refs:
             if key == "async":
                 values["async_invoke"] = AsyncInvoke.from_dict(value, f"{path}.async")
+            elif key == "attributes":
+                values["attributes"] = _parse_attributes(f"{path}.attributes", value)
             elif key == "invoke":
                 if value is not None and value not in INVOKE_TYPES:
                     raise ScenarioError(f"{path}.invoke", value,
@@ -175,11 +328,24 @@ def _parse_resource(name: str, data) -> Spec:
 def _flat_dict(spec: Spec) -> dict[str, Any]:
     """The resource as written: kind, references and flat fields."""
     out: dict[str, Any] = {"kind": spec.kind}
+    if spec.kind == "topic":
+        out["subscriptions"] = [
+            {"target": s.target, "filter": s.filter, "dlq": s.dlq,
+             **dataclasses.asdict(s.policy)} for s in spec.subscriptions]
+        return out
+    if spec.kind == "bus":
+        out["rules"] = [
+            {"pattern": r.pattern,
+             "targets": [{"target": t.target, "dlq": t.dlq, **dataclasses.asdict(t.policy)}
+                         for t in r.targets]} for r in spec.rules]
+        return out
     sections, refs = _FLAT[spec.kind]
     for ref in refs:
         attr = "async_invoke" if ref == "async" else ref
         value = getattr(spec, attr)
         out[ref] = dataclasses.asdict(value) if ref == "async" else value
+        if ref == "attributes" and not value:
+            del out[ref]
     for section, _ in sections:
         out.update(dataclasses.asdict(getattr(spec, section)))
     return out
@@ -327,6 +493,19 @@ class Application:
                                      ("dlq", a.dlq)):
                     if target == name:
                         out.append((r.name, kind))
+            elif r.kind == "topic":
+                for sub in r.subscriptions:
+                    if sub.target == name:
+                        out.append((r.name, "subscription"))
+                    if sub.dlq == name:
+                        out.append((r.name, "dlq"))
+            elif r.kind == "bus":
+                for rule in r.rules:
+                    for t in rule.targets:
+                        if t.target == name:
+                            out.append((r.name, "target"))
+                        if t.dlq == name:
+                            out.append((r.name, "dlq"))
         return out
 
     def payload_kb(self, name: str, _seen=None) -> float:
@@ -340,6 +519,8 @@ class Application:
                 return r.workload.payload_kb
             if origin not in seen:
                 up = r.name
+                if r.kind in ("topic", "bus"):
+                    return self.payload_kb(up, seen)
                 if r.kind == "function":  # what reaches a function comes via its inputs
                     for m in self.of_kind("mapping"):
                         if m.function == up and m.queue not in seen:
@@ -400,14 +581,14 @@ def _check_application(app: Application) -> None:
         raise ScenarioError("resources", sorted(res), "at least one resource of kind 'source'")
     for r in res.values():
         if r.kind == "source":
-            ref(r.name, "target", r.target, ("queue", "function"))
+            ref(r.name, "target", r.target, ("queue", "function", "topic", "bus"))
             if res[r.target].kind == "function" and r.invoke is None:
                 raise ScenarioError(f"resources.{r.name}.invoke", None,
                                     "'api' (synchronous) or 'event' (asynchronous) when the "
                                     "target is a function")
-            if res[r.target].kind == "queue" and r.invoke is not None:
+            if res[r.target].kind != "function" and r.invoke is not None:
                 raise ScenarioError(f"resources.{r.name}.invoke", r.invoke,
-                                    "None when the target is a queue")
+                                    f"None when the target is a {res[r.target].kind}")
         elif r.kind == "queue" and r.dlq is not None:
             ref(r.name, "dlq", r.dlq, ("queue",))
             if r.dlq == r.name:
@@ -430,13 +611,27 @@ def _check_application(app: Application) -> None:
             for fld in ("on_success", "on_failure"):
                 target = getattr(a, fld)
                 if target is not None:
-                    ref(r.name, f"async.{fld}", target, ("queue", "function"))
+                    ref(r.name, f"async.{fld}", target, ("queue", "function", "topic", "bus"))
                     if target == r.name:
                         raise ScenarioError(f"resources.{r.name}.async.{fld}", target,
                                             "another resource (a function cannot be its own "
                                             "destination)")
             if a.dlq is not None:
-                ref(r.name, "async.dlq", a.dlq, ("queue",))
+                ref(r.name, "async.dlq", a.dlq, ("queue", "topic"))
+        elif r.kind == "topic":
+            # SNS delivers to SQS and Lambda (other protocols are not modelled); a
+            # subscription's DLQ is an SQS queue (sns-dead-letter-queues.html)
+            for i, sub in enumerate(r.subscriptions):
+                ref(r.name, f"subscriptions[{i}].target", sub.target, ("queue", "function"))
+                if sub.dlq is not None:
+                    ref(r.name, f"subscriptions[{i}].dlq", sub.dlq, ("queue",))
+        elif r.kind == "bus":
+            for i, rule in enumerate(r.rules):
+                for j, t in enumerate(rule.targets):
+                    ref(r.name, f"rules[{i}].targets[{j}].target", t.target,
+                        ("queue", "function"))
+                    if t.dlq is not None:
+                        ref(r.name, f"rules[{i}].targets[{j}].dlq", t.dlq, ("queue",))
     reservations = [f.function.reserved_concurrency for f in app.of_kind("function")
                     if f.function.reserved_concurrency is not None]
     reserved = sum(reservations)

@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from simlib import eventbridge, sns
 from simlib.messages import (
     APPLICATION_OUTCOMES,
     DELETED,
@@ -31,7 +32,7 @@ from simlib.messages import (
     IN_FLIGHT,
     QUEUED,
 )
-from simlib.pricing import Usage, cost_table, sqs_request_units
+from simlib.pricing import Usage, cost_table, price, sqs_request_units
 from simlib.results import SUMMARY_KEYS, Result
 
 APPLICATION_SUMMARY_KEYS = (*SUMMARY_KEYS, "events_delivered", "events_dropped",
@@ -44,7 +45,7 @@ APPLICATION_TIMESERIES_COLUMNS = (
 OUTCOME_CATEGORIES = ["deleted", "failed", "dlq", "expired", "destination", "dropped",
                       "filtered", "in_queue", "in_flight"]
 DROP_REASONS = ("maximum_event_age", "retries_exhausted", "unattempted")
-EDGE_COLUMNS = ("from", "to", "kind", "delivered", "failed")
+EDGE_COLUMNS = ("from", "to", "kind", "delivered", "failed", "filtered")
 _NAN = math.nan
 
 
@@ -143,8 +144,11 @@ class ApplicationResult:
         return table_name, self.application.resources[table_name].kind
 
     @cached_property
-    def _active(self) -> set[str]:
-        return {t for t, _ in self._w.consumers.values()}
+    def _active(self) -> list[str]:
+        """Tables whose events someone consumes (a queue with a mapping, a function's
+        asynchronous queue, an ``api`` source, a topic, a bus), in the order built."""
+        active = {id(t) for t in self._w.active}
+        return [name for name, t in self._w.tables.items() if id(t) in active]
 
     # -- frames --------------------------------------------------------------------------
     @cached_property
@@ -183,6 +187,13 @@ class ApplicationResult:
             }))
         df = pd.concat(frames, ignore_index=True)
         df["outcome"] = pd.Categorical(df["outcome"], categories=OUTCOME_CATEGORIES)
+        store = self._w.attributes
+        if store.names:
+            keys = np.concatenate([
+                np.asarray(t.attr) if t.attr is not None else np.full(t.n, -1, dtype=np.int64)
+                for t in self._w.tables.values()])
+            for name in store.names:
+                df[f"attribute.{name}"] = store.column(name, keys)
         return df
 
     @cached_property
@@ -204,9 +215,14 @@ class ApplicationResult:
 
     @cached_property
     def edges(self) -> pd.DataFrame:
-        """One row per delivery edge: what it delivered (deliveries do not fail yet:
-        ``failed`` is there for SNS and EventBridge targets)."""
-        rows = [(a, b, kind, n, 0) for (a, b, kind), n in self._w.edges.items()]
+        """One row per delivery edge: what it delivered, what failed for good (an SNS
+        subscription's or EventBridge target's retries ran out; then its DLQ, if any,
+        got it) and what its filter kept out. A topic or bus has one row per
+        subscription or rule target, in order."""
+        rows = [(a, b, kind, n, 0, 0) for (a, b, kind), n in self._w.edges.items()]
+        for push in self._w.push.values():
+            rows += [(push.name, r.target, r.kind, r.delivered, r.failed, r.filtered)
+                     for r in push.routes]
         return pd.DataFrame(rows, columns=list(EDGE_COLUMNS))
 
     @cached_property
@@ -275,6 +291,16 @@ class ApplicationResult:
             frames.append(self._lines(name, self._usage(
                 event_poller_hours=w.records[name].event_poller_s / 3600.0),
                 {("lambda", "event_poller_unit_hours")}))
+        for name, push in w.push.items():
+            topic = app.resources[name].kind == "topic"
+            service, item = ("sns", "publish_requests") if topic else ("events", "put_events")
+            count = (sns.publish_requests if topic else eventbridge.put_events)(
+                push.table.n, app.payload_kb(name))
+            unit_price = price(service, item)
+            frames.append(pd.DataFrame([{
+                "resource": name, "service": service, "item": item, "quantity": float(count),
+                "unit": "request" if topic else "event", "unit_price_usd": unit_price,
+                "cost_usd": count * unit_price}]))
         for d in app.of_kind("database"):
             db = d.database
             usage = self._usage(database_hours=self.end_s / 3600.0,
@@ -378,7 +404,11 @@ class ApplicationResult:
             "cost_per_million_usd": cost / deleted * 1e6 if deleted else math.nan,
             "events_delivered": int(sum(t.n for t in w.tables.values())),
             "events_dropped": int((states == DROPPED).sum()),
-            "events_filtered": int((states == FILTERED).sum()),
+            # copies an SNS filter policy or EventBridge pattern kept out (one per route),
+            # and events a mapping's filter deleted
+            "events_filtered": sum(r.filtered for p in w.push.values() for r in p.routes) + sum(
+                int((np.asarray(w.tables[t].state) == FILTERED).sum())
+                for t in self._active if t not in w.push),
         }
         assert tuple(out) == APPLICATION_SUMMARY_KEYS
         return out

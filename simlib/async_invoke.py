@@ -96,9 +96,9 @@ class AsyncEventQueue:
         env.process(self._dispatcher())
 
     # -- arrivals ------------------------------------------------------------------------
-    def deliver(self, parent: int, origin: int, poison: bool = False) -> int:
+    def deliver(self, parent: int, origin: int, poison: bool = False, attr: int = -1) -> int:
         """Accept one asynchronous invoke now; returns the event's id."""
-        m = self.msgs.append(self.env.now, poison, parent, origin)
+        m = self.msgs.append(self.env.now, poison, parent, origin, attr)
         self._throttled.append(0)
         self._errors.append(0)
         self._ready.append(m)

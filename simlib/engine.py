@@ -13,11 +13,14 @@ import gc
 import numpy as np
 import simpy
 
+from simlib import eventbridge, sns
 from simlib.api import ApiCallers
 from simlib.application import SHORT_FORM_NAMES, Application, SourceSpec
 from simlib.application_result import ApplicationResult, _ApplicationMonitor
 from simlib.async_invoke import AsyncEventQueue
+from simlib.attributes import AttributeStore
 from simlib.database import DatabaseModel
+from simlib.delivery import PushService
 from simlib.errors import ScenarioError
 from simlib.handler import RecordDraws
 from simlib.invocation import Executor
@@ -27,7 +30,7 @@ from simlib.pollers import EventSourceMapping
 from simlib.queue import SqsQueue
 from simlib.records import Records, sample_step
 from simlib.results import Result
-from simlib.scenario import Scenario
+from simlib.scenario import Queue, Scenario
 from simlib.streams import Streams
 from simlib.workload import arrival_times, poison_flags
 
@@ -127,6 +130,8 @@ class _Wiring:
         self.async_queues: dict[str, AsyncEventQueue] = {}
         self.callers: dict[str, ApiCallers] = {}
         self.edges: dict[tuple[str, str, str], int] = {}
+        self.push: dict[str, PushService] = {}  # topics and buses
+        self.attributes = AttributeStore()
         self._feeds: list[tuple[SourceSpec, str]] = []
         # consumer (mapping, function/async, api source) -> (its table, its function)
         self.consumers: dict[str, tuple[str, str]] = {}
@@ -190,11 +195,29 @@ class _Wiring:
                                                     scoped(src.name))
             elif src.invoke == "event":
                 self._feeds.append((src, src.target))
+        for bus_or_topic in [*app.of_kind("topic"), *app.of_kind("bus")]:
+            name = bus_or_topic.name
+            table = self.tables[name] = MessageTable.growing(Queue().retention_s)
+            self.active.append(table)
+            rts = sns.routes(bus_or_topic) if bus_or_topic.kind == "topic" else \
+                eventbridge.routes(bus_or_topic)
+            self.push[name] = PushService(env, name, self.index[name], table, rts, scoped(name),
+                                          self.attributes.of)
+            self._feeds += [(res[o], name) for o, kind in app.inbound(name) if kind == "source"]
+        for push in self.push.values():
+            for route in push.routes:
+                route.deliver = self._deliverer(route.target)
+                if route.dlq is not None:
+                    route.to_dlq = self._deliverer(route.dlq)
+                    self.edges.setdefault((push.name, route.dlq, "dlq"), 0)
+                    route.to_dlq = self._counted(route.to_dlq, (push.name, route.dlq, "dlq"))
         for src, target in self._feeds:
-            t = arrival_times(src.workload, scoped(src.name))
-            p = poison_flags(src.workload, len(t), scoped(src.name))
+            st = scoped(src.name)
+            t = arrival_times(src.workload, st)
+            p = poison_flags(src.workload, len(t), st)
+            a = self.attributes.draw(self.index[src.name], src.attributes, len(t), st)
             self.edges[(src.name, target, "source")] = len(t)
-            env.process(self._feed(t, p, src.name, target))
+            env.process(self._feed(t, p, a, src.name, target))
 
     # -- construction helpers ------------------------------------------------------------
     def _async_targets(self) -> list[str]:
@@ -202,45 +225,61 @@ class _Wiring:
 
     def _preloaded(self, sources: list[SourceSpec], retention_s: float, scoped) -> MessageTable:
         """A table whose arrivals are known before the run (only sources feed it)."""
-        times, poisons, origins = [], [], []
+        times, poisons, origins, attrs = [], [], [], []
         for src in sources:
             st = scoped(src.name)
             t = arrival_times(src.workload, st)
             times.append(t)
             poisons.append(poison_flags(src.workload, len(t), st))
             origins.append(np.full(len(t), self.index[src.name], dtype=np.int64))
+            attrs.append(self.attributes.draw(self.index[src.name], src.attributes, len(t), st))
             self.edges[(src.name, src.target, "source")] = len(t)
+        with_attributes = any(src.attributes for src in sources)
         if len(sources) == 1:
             table = MessageTable(times[0], poisons[0], retention_s)
             table.source_origin = origins[0]
+            if with_attributes:
+                table.attr = attrs[0]
             return table
         order = np.argsort(np.concatenate(times), kind="stable")
         table = MessageTable(np.concatenate(times)[order], np.concatenate(poisons)[order],
                              retention_s)
         table.source_origin = np.concatenate(origins)[order]
+        if with_attributes:
+            table.attr = np.concatenate(attrs)[order]
         return table
 
-    def _feed(self, times, poison, source: str, target: str):
+    def _feed(self, times, poison, attrs, source: str, target: str):
         """Process: a source's events delivered at their send times (a queue that also
-        receives from other resources, or an asynchronous invoke)."""
+        receives from other resources, an asynchronous invoke, a topic or a bus)."""
         env, origin = self.env, self.index[source]
         deliver = self._deliverer(target)
-        for t, p in zip(times.tolist(), poison.tolist()):
+        for t, p, a in zip(times.tolist(), poison.tolist(), attrs.tolist()):
             if t > env.now:
                 yield env.timeout(t - env.now)
-            deliver(-1, origin, p)
+            deliver(-1, origin, p, a)
 
     def _deliverer(self, target: str):
-        """deliver(parent, origin, poison) for the resource named ``target``."""
+        """deliver(parent, origin, poison, attr) for the resource named ``target``."""
         if target in self.queues:
             table, queue, now = self.tables[target], self.queues[target], self.env
 
-            def to_queue(parent: int, origin: int, poison: bool = False) -> None:
-                table.append(now.now, poison, parent, origin)
+            def to_queue(parent: int, origin: int, poison: bool = False, attr: int = -1) -> None:
+                table.append(now.now, poison, parent, origin, attr)
                 queue.arrived()
 
             return to_queue
+        if target in self.push:
+            return self.push[target].deliver
         return self.async_queues[target].deliver
+
+    def _counted(self, deliver, key):
+        """``deliver`` that counts on edge ``key``."""
+        def counted(parent, origin, poison=False, attr=-1):
+            self.edges[key] += 1
+            deliver(parent, origin, poison, attr)
+
+        return counted
 
     def _router(self, origin: str, target: str, kind: str, table: MessageTable):
         """on_dlq(m) for a queue: event ``m`` of ``origin`` goes on to ``target``."""
@@ -253,7 +292,7 @@ class _Wiring:
             if deliver is None:  # resolved on first use: every table exists by then
                 deliver = self._deliverer(target)
             self.edges[key] += 1
-            deliver(m, o)
+            deliver(m, o, False, int(table.attr[m]) if table.attr is not None else -1)
 
         return route
 
@@ -273,7 +312,7 @@ class _Wiring:
             if deliver is None:  # resolved on first use: every table exists by then
                 deliver = delivers[target] = self._deliverer(target)
             self.edges[(function, target, kind)] += 1
-            deliver(m, o)
+            deliver(m, o, False, int(table.attr[m]) if table.attr is not None else -1)
 
         return route
 

@@ -93,3 +93,26 @@ ASYNC_ERROR_RETRY_DELAYS_S = (60.0, 120.0)
 ASYNC_THROTTLE_RETRY_FIRST_S = 1.0
 ASYNC_THROTTLE_RETRY_MAX_S = 300.0
 ASYNC_EVENT_AGE_S = (60.0, 21_600.0)
+
+# SNS delivery to AWS managed endpoints (Lambda, SQS): "3 times, without delay; 2 times,
+# 1 second apart; 10 times, with exponential backoff, from 1 second to 20 seconds; 100,000
+# times, 20 seconds apart; 100,015 times, over 23 days", with jitter; the policy cannot be
+# changed for these protocols (https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html).
+SNS_IMMEDIATE_ATTEMPTS = 3
+SNS_PRE_BACKOFF = (2, 1.0)  # retries, seconds apart
+SNS_BACKOFF = (10, 1.0, 20.0)  # retries, from, to (seconds)
+SNS_POST_BACKOFF = (100_000, 20.0)
+SNS_TOTAL_ATTEMPTS = 100_015
+# EventBridge targets: "By default, EventBridge retries sending the event for 24 hours and
+# up to 185 times with an exponential back off and jitter"; RetryPolicy
+# MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86,400; at most 5 targets a rule
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html,
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html,
+# eb-quota.html).
+EVENTBRIDGE_RETRY_ATTEMPTS = (0, 185)
+EVENTBRIDGE_EVENT_AGE_S = (60.0, 86_400.0)
+EVENTBRIDGE_TARGETS_PER_RULE = 5
+# The back-off's base and cap are not documented: 1 s doubling to 480 s makes 185
+# retries span about 24 hours (84,991 s), as documented (an assumption).
+EVENTBRIDGE_BACKOFF_FIRST_S = 1.0
+EVENTBRIDGE_BACKOFF_MAX_S = 480.0

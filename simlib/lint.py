@@ -419,6 +419,33 @@ def lint_application(app, today: date | None = None) -> list[Finding]:
     for name in async_targets(app):
         finding = _async_without_failure_capture(app, name)
         found += [finding] if finding else []
+    for topic in app.of_kind("topic"):
+        for i, sub in enumerate(topic.subscriptions):
+            if sub.dlq is None:
+                found.append(Finding(
+                    topic.name, "sns-subscription-without-dlq", "warning",
+                    f"subscription {i} of topic {topic.name} (to {sub.target}) has no "
+                    "dead-letter queue",
+                    "When SNS cannot deliver a message (the endpoint unavailable, a queue "
+                    "refusing it) and its delivery policy is exhausted, it \"discards the "
+                    "message—unless a dead-letter queue is attached to the subscription\" "
+                    "(https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html).",
+                    "Set the subscription's RedrivePolicy to an SQS queue and alarm on its depth.",
+                ))
+    for bus in app.of_kind("bus"):
+        for i, rule in enumerate(bus.rules):
+            for j, t in enumerate(rule.targets):
+                if t.dlq is None:
+                    found.append(Finding(
+                        bus.name, "eventbridge-target-without-dlq", "warning",
+                        f"target {j} of rule {i} on bus {bus.name} (to {t.target}) has no "
+                        "dead-letter queue",
+                        "An event EventBridge could not deliver within the target's retry "
+                        "policy (185 retries or 24 hours by default) is dropped without a "
+                        "trace (https://docs.aws.amazon.com/eventbridge/latest/userguide/"
+                        "eb-rule-dlq.html).",
+                        "Give the target a DeadLetterConfig (an SQS queue) and alarm on it.",
+                    ))
     return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
 
 

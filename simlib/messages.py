@@ -59,6 +59,8 @@ class MessageTable:
         # a table loaded before the run: the index of each event's source (None: one
         # source, set by the engine)
         self.source_origin = None
+        # each event's key in the attribute store (simlib.attributes); None: no attributes
+        self.attr = None
         self._growers: list = []
 
     @classmethod
@@ -72,7 +74,7 @@ class MessageTable:
         t = cls(np.zeros(0), np.zeros(0, dtype=bool), retention_s)
         t._arrays = None
         t._retention_s = retention_s
-        t.parent, t.origin = [], []
+        t.parent, t.origin, t.attr = [], [], []
         return t
 
     @property
@@ -85,8 +87,10 @@ class MessageTable:
         self._growers.append(columns)
         columns.grow(self.n)
 
-    def append(self, sent_s: float, poison: bool, parent: int, origin: int) -> int:
-        """A new event sent at ``sent_s`` (now); returns its id."""
+    def append(self, sent_s: float, poison: bool, parent: int, origin: int,
+               attr: int = -1) -> int:
+        """A new event sent at ``sent_s`` (now); returns its id. ``attr`` is the key of its
+        attributes in the run's attribute store (-1: none)."""
         m = self.n
         self.n = m + 1
         self.sent_s.append(sent_s)
@@ -101,6 +105,7 @@ class MessageTable:
         self.side_effects.append(0)
         self.parent.append(parent)
         self.origin.append(origin)
+        self.attr.append(attr)
         for g in self._growers:
             g.grow(m + 1)
         return m
@@ -121,6 +126,7 @@ class MessageTable:
                             np.asarray(self.expires_s, dtype=float))
             self.parent = np.asarray(self.parent, dtype=np.int64)
             self.origin = np.asarray(self.origin, dtype=np.int64)
+            self.attr = np.asarray(self.attr, dtype=np.int64)
         self.sent_s, self.poison, self.expires_s = self._arrays
         self.state = np.asarray(self.state, dtype=np.int8)
         self.first_received_s = np.asarray(self.first_received_s, dtype=float)

@@ -378,6 +378,25 @@ class AsyncInvoke(_Section):
 
 
 @dataclass(frozen=True)
+class SubscriptionPolicy(_Section):
+    """An SNS subscription's numbers (its target, filter and DLQ are references)."""
+
+    delivery_failure_rate: float = _spec(
+        0.0, 0.0, 1.0, note="share of delivery attempts that fail (the endpoint unreachable)")
+    filter_scope: str = _spec("attributes", choices=("attributes", "body"))
+
+
+@dataclass(frozen=True)
+class TargetPolicy(_Section):
+    """An EventBridge rule target's retry policy and failure rate."""
+
+    maximum_retry_attempts: int = _spec(185, *limits.EVENTBRIDGE_RETRY_ATTEMPTS)
+    maximum_event_age_s: float = _spec(86_400.0, *limits.EVENTBRIDGE_EVENT_AGE_S)
+    delivery_failure_rate: float = _spec(
+        0.0, 0.0, 1.0, note="share of delivery attempts that fail (the target unreachable)")
+
+
+@dataclass(frozen=True)
 class Run(_Section):
     """How long the run may go on after arrivals stop."""
 

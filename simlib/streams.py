@@ -27,6 +27,8 @@ _STREAMS = {
     "routing": 11,
     "async": 12,
     "duplicate": 13,
+    "attributes": 14,
+    "delivery": 15,
 }
 
 # Marks the end of a stream's own keys and the start of a resource's scope, so that a
