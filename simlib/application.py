@@ -90,6 +90,9 @@ class MappingSpec:
     queue: str
     function: str
     mapping: Mapping = dataclasses.field(default_factory=Mapping)
+    # FilterCriteria as one event pattern (None: every message); a message that does not
+    # match is deleted without an invoke
+    filter: dict | None = None
     kind: str = "mapping"
 
 
@@ -165,7 +168,7 @@ Spec = (SourceSpec | QueueSpec | MappingSpec | FunctionSpec | DatabaseSpec | Top
 _FLAT = {
     "source": ((("workload", Workload), ("caller", Caller)), ("target", "invoke", "attributes")),
     "queue": ((("queue", Queue),), ("dlq",)),
-    "mapping": ((("mapping", Mapping),), ("queue", "function")),
+    "mapping": ((("mapping", Mapping),), ("queue", "function", "filter")),
     "function": ((("function", Function), ("handler", Handler)), ("database", "async")),
     "database": ((("database", Database),), ()),
 }
@@ -303,6 +306,10 @@ def _parse_resource(name: str, data) -> Spec:
                 values["async_invoke"] = AsyncInvoke.from_dict(value, f"{path}.async")
             elif key == "attributes":
                 values["attributes"] = _parse_attributes(f"{path}.attributes", value)
+            elif key == "filter":
+                if value is not None:
+                    compile_pattern(value, f"{path}.filter")
+                values["filter"] = value
             elif key == "invoke":
                 if value is not None and value not in INVOKE_TYPES:
                     raise ScenarioError(f"{path}.invoke", value,

@@ -22,6 +22,7 @@ from simlib.attributes import AttributeStore
 from simlib.database import DatabaseModel
 from simlib.delivery import PushService
 from simlib.errors import ScenarioError
+from simlib.event_patterns import compile_pattern
 from simlib.handler import RecordDraws
 from simlib.invocation import Executor
 from simlib.lambda_service import AccountPool, LambdaFunction
@@ -161,6 +162,10 @@ class _Wiring:
                 executor = Executor(env, scen, table, draws, fn.database,
                                     scoped(m.function, q.name), recs)
                 self.mappings[m.name] = EventSourceMapping(env, scen, queue, fn, executor, recs)
+                if m.filter is not None:
+                    self.mappings[m.name].filter = (
+                        compile_pattern(m.filter, f"resources.{m.name}.filter"),
+                        self.attributes.of)
                 self.consumers[m.name] = (q.name, m.function)
 
         for name in async_targets:

@@ -419,6 +419,21 @@ def lint_application(app, today: date | None = None) -> list[Finding]:
     for name in async_targets(app):
         finding = _async_without_failure_capture(app, name)
         found += [finding] if finding else []
+    for q in app.of_kind("queue"):
+        consumers = app.mappings_of(q.name)
+        if len(consumers) > 1 and any(m.filter is not None for m in consumers):
+            names = ", ".join(m.name for m in consumers)
+            found.append(Finding(
+                q.name, "filtered-mappings-share-a-queue", "warning",
+                f"queue {q.name} is read by {len(consumers)} mappings ({names}), some with "
+                "filter criteria",
+                "A mapping deletes every SQS message that does not match its filter, so a "
+                "message meant for one consumer is lost whenever the other receives it "
+                "first (https://docs.aws.amazon.com/lambda/latest/dg/"
+                "invocation-eventfiltering.html).",
+                "Give each consumer its own queue (an SNS topic or EventBridge rule in front "
+                "filters per subscriber) or one mapping that routes in code.",
+            ))
     for topic in app.of_kind("topic"):
         for i, sub in enumerate(topic.subscriptions):
             if sub.dlq is None:

@@ -61,8 +61,10 @@ import math
 import simpy
 
 from simlib import limits
+from simlib.event_patterns import matches
 from simlib.invocation import Executor
 from simlib.lambda_service import LambdaFunction
+from simlib.messages import FILTERED
 from simlib.queue import SqsQueue
 from simlib.records import Records
 
@@ -128,6 +130,9 @@ class EventSourceMapping:
         self._ended_tick = self._failed_tick = self._throttled_tick = 0
         self._retiring = 0
         self._gathering_need = 0  # messages that pollers inside a batching window still want
+        # an application's FilterCriteria: (compiled pattern, attributes of a key); None
+        # passes everything
+        self.filter = None
         for _ in range(start):
             self._start_poller()
         env.process(self._scaler())
@@ -280,7 +285,26 @@ class EventSourceMapping:
                 break
         waiting[0] = None
 
+    def _filtered(self, batch: list[int], receipts: list[tuple[int, int]]):
+        """The batch without the messages the filter rejects, which are deleted: "Lambda
+        deletes messages that don't match" (for SQS; https://docs.aws.amazon.com/lambda/
+        latest/dg/invocation-eventfiltering.html)."""
+        pattern, attributes_of = self.filter
+        keys = self.queue.msgs.attr
+        keep, drop = [], []
+        for r in receipts:
+            m = r[0]
+            ok = matches(pattern, attributes_of(int(keys[m]) if keys is not None else -1))
+            (keep if ok else drop).append(r)
+        if drop:
+            self.queue.delete(drop, FILTERED)
+        return [r[0] for r in keep], keep
+
     def _invoke(self, batch: list[int], receipts: list[tuple[int, int]], first_receive: float):
+        if self.filter is not None:
+            batch, receipts = self._filtered(batch, receipts)
+            if not batch:
+                return
         env, fn, q, log = self.env, self.function, self.queue, self.records.invocations
         give_up_at = first_receive + self.visibility_s
         delay = THROTTLE_RETRY_FIRST_S

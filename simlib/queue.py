@@ -280,7 +280,7 @@ class SqsQueue:
         """The receipt handle of message ``m``'s latest receive (its receive count)."""
         return self.msgs.receive_count[m]
 
-    def delete(self, receipts: list[tuple[int, int]]) -> int:
+    def delete(self, receipts: list[tuple[int, int]], outcome: int = DELETED) -> int:
         """DeleteMessageBatch calls (10 entries each) for (message, receipt) pairs.
 
         A receipt from an older receive deletes nothing if the message has been
@@ -306,7 +306,7 @@ class SqsQueue:
             else:  # visible again, still in the returned deque (dropped lazily)
                 self.visible_returned -= 1
             done.append(m)
-        msgs.settle_many(done, DELETED, now)
+        msgs.settle_many(done, outcome, now)  # (FILTERED: a mapping's filter deleted them)
         return len(done)
 
     # -- waiting consumers -----------------------------------------------------------

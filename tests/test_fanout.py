@@ -313,3 +313,49 @@ def test_lint_warns_about_subscriptions_and_targets_without_a_dlq(tmp_path):
     rules = [(x.resource, x.rule) for x in lint_path(f)]
     assert rules == [("T", "sns-subscription-without-dlq"),
                      ("B", "eventbridge-target-without-dlq")]
+
+
+# -- event source mapping filters -----------------------------------------------------------------
+def test_a_mapping_filter_deletes_what_does_not_match_without_invoking():
+    """For SQS, "Lambda deletes messages that don't match" the filter criteria
+    (invocation-eventfiltering.html): they are never invoked and never redriven."""
+    r = simulate(app({
+        "s": shop("Jobs"),
+        "Jobs": {"kind": "queue"},
+        "M": {"kind": "mapping", "queue": "Jobs", "function": "F",
+              "filter": {"type": ["refund"]}},
+        "F": {"kind": "function", **FAST},
+    }), 1)
+    jobs = r.messages[r.messages["resource"] == "Jobs"]
+    refund = jobs["attribute.type"] == "refund"
+    assert (jobs.loc[refund, "outcome"] == "deleted").all()
+    assert (jobs.loc[~refund, "outcome"] == "filtered").all()
+    assert (jobs.loc[~refund, "executions"] == 0).all()
+    assert r.invocations.query("status != 'throttled'")["batch_size"].sum() == refund.sum()
+    assert r.summary["events_filtered"] == int((~refund).sum())
+
+
+def test_two_filtered_mappings_on_one_queue_lose_each_others_messages(tmp_path):
+    """Each mapping deletes what it does not match, so with two consumers of one queue
+    a refund received by the orders mapping is gone for the refunds mapping."""
+    res = {
+        "s": shop("Jobs"),
+        "Jobs": {"kind": "queue"},
+        "Orders": {"kind": "mapping", "queue": "Jobs", "function": "F",
+                   "filter": {"type": ["order"]}},
+        "Refunds": {"kind": "mapping", "queue": "Jobs", "function": "G",
+                    "filter": {"type": ["refund"]}},
+        "F": {"kind": "function", **FAST}, "G": {"kind": "function", **FAST},
+    }
+    r = simulate(app(res), 1)
+    jobs = r.messages[r.messages["resource"] == "Jobs"]
+    lost = jobs[jobs["outcome"] == "filtered"]
+    assert len(lost) > 0.2 * len(jobs)
+    assert set(lost["attribute.type"]) == {"order", "refund"}
+    assert (jobs["outcome"].isin(["deleted", "filtered"])).all()
+    import yaml
+
+    from simlib.lint import lint_path
+    f = tmp_path / "app.yaml"
+    f.write_text(yaml.safe_dump({"resources": res}))
+    assert "filtered-mappings-share-a-queue" in [x.rule for x in lint_path(f)]
