@@ -35,6 +35,7 @@ from simlib.scenario import (
     Queue,
     Run,
     Scenario,
+    Sending,
     SubscriptionPolicy,
     TargetPolicy,
     Workload,
@@ -67,6 +68,7 @@ class SourceSpec:
     caller: Caller = dataclasses.field(default_factory=Caller)
     # name -> values each event draws one of, uniformly (simlib.attributes)
     attributes: dict = dataclasses.field(default_factory=dict)
+    sending: Sending = dataclasses.field(default_factory=Sending)
     kind: str = "source"
 
 
@@ -79,6 +81,8 @@ class QueueSpec:
     name: str
     queue: Queue = dataclasses.field(default_factory=Queue)
     dlq: str | None = None
+    fifo: bool = False
+    content_based_deduplication: bool = False
     kind: str = "queue"
 
 
@@ -166,8 +170,9 @@ Spec = (SourceSpec | QueueSpec | MappingSpec | FunctionSpec | DatabaseSpec | Top
 
 # kind -> (sections whose fields are written flat, reference fields)
 _FLAT = {
-    "source": ((("workload", Workload), ("caller", Caller)), ("target", "invoke", "attributes")),
-    "queue": ((("queue", Queue),), ("dlq",)),
+    "source": ((("workload", Workload), ("caller", Caller), ("sending", Sending)),
+               ("target", "invoke", "attributes")),
+    "queue": ((("queue", Queue),), ("dlq", "fifo", "content_based_deduplication")),
     "mapping": ((("mapping", Mapping),), ("queue", "function", "filter")),
     "function": ((("function", Function), ("handler", Handler)), ("database", "async")),
     "database": ((("database", Database),), ()),
@@ -306,6 +311,10 @@ def _parse_resource(name: str, data) -> Spec:
                 values["async_invoke"] = AsyncInvoke.from_dict(value, f"{path}.async")
             elif key == "attributes":
                 values["attributes"] = _parse_attributes(f"{path}.attributes", value)
+            elif key in ("fifo", "content_based_deduplication"):
+                if not isinstance(value, bool):
+                    raise ScenarioError(f"{path}.{key}", value, "True or False")
+                values[key] = value
             elif key == "filter":
                 if value is not None:
                     compile_pattern(value, f"{path}.filter")
@@ -562,8 +571,10 @@ class Application:
 
     @property
     def duration_s(self) -> float:
-        """When the last source stops sending."""
-        return max(s.workload.duration_s for s in self.of_kind("source"))
+        """When the last source stops sending (a producer's duplicate sends included)."""
+        return max(s.workload.duration_s + (s.sending.duplicate_send_delay_s
+                                            if s.sending.duplicate_send_rate > 0 else 0.0)
+                   for s in self.of_kind("source"))
 
 
 def _check_application(app: Application) -> None:
@@ -600,6 +611,14 @@ def _check_application(app: Application) -> None:
             ref(r.name, "dlq", r.dlq, ("queue",))
             if r.dlq == r.name:
                 raise ScenarioError(f"resources.{r.name}.dlq", r.dlq, "another queue")
+            if res[r.dlq].fifo != r.fifo:
+                # "The dead-letter queue of a FIFO queue must also be a FIFO queue. Similarly,
+                # the dead-letter queue of a standard queue must also be a standard queue."
+                # (sqs-dead-letter-queues.html)
+                want = "a FIFO queue" if r.fifo else "a standard queue"
+                raise ScenarioError(f"resources.{r.name}.dlq", r.dlq,
+                                    f"{want}: a {'FIFO' if r.fifo else 'standard'} queue's "
+                                    "dead-letter queue must be of the same type")
             if r.queue.max_receive_count is None:
                 raise ScenarioError(f"resources.{r.name}.max_receive_count", None,
                                     f"an integer in {limits.MAX_RECEIVE_COUNT[0]}.."
@@ -608,6 +627,17 @@ def _check_application(app: Application) -> None:
         elif r.kind == "mapping":
             ref(r.name, "queue", r.queue, ("queue",))
             ref(r.name, "function", r.function, ("function",))
+            if res[r.queue].fifo:
+                # "For FIFO queues, the maximum is 10"; "Batching window is not supported
+                # for FIFO queues" (services-sqs-parameters.html)
+                if r.mapping.batch_size > 10:
+                    raise ScenarioError(f"resources.{r.name}.batch_size", r.mapping.batch_size,
+                                        f"1..10 (queue {r.queue} is a FIFO queue)")
+                if r.mapping.batching_window_s > 0:
+                    raise ScenarioError(f"resources.{r.name}.batching_window_s",
+                                        r.mapping.batching_window_s,
+                                        f"0 (queue {r.queue} is a FIFO queue: AWS supports "
+                                        "no batching window)")
         elif r.kind == "function":
             if r.database is not None:
                 ref(r.name, "database", r.database, ("database",))
@@ -639,6 +669,17 @@ def _check_application(app: Application) -> None:
                         ("queue", "function"))
                     if t.dlq is not None:
                         ref(r.name, f"rules[{i}].targets[{j}].dlq", t.dlq, ("queue",))
+    for q in app.of_kind("queue"):
+        if not q.fifo:
+            continue
+        for origin, kind in app.inbound(q.name):
+            if kind == "source" or (kind == "dlq" and res[origin].kind == "queue"):
+                continue
+            what = {"subscription": "an SNS standard topic cannot deliver to a FIFO queue",
+                    "target": "EventBridge targets on a FIFO queue are not modelled",
+                    }.get(kind, "a FIFO queue cannot be an asynchronous destination or DLQ")
+            raise ScenarioError(f"resources.{origin}", q.name,
+                                f"a standard queue here ({what})")
     reservations = [f.function.reserved_concurrency for f in app.of_kind("function")
                     if f.function.reserved_concurrency is not None]
     reserved = sum(reservations)

@@ -285,7 +285,8 @@ class ApplicationResult:
             table = w.tables[name]
             sends = table.n * int(sqs_request_units(app.payload_kb(name)))
             requests = sends + q.receive_calls + q.receive_units + q.delete_calls
-            frames.append(self._lines(name, self._usage(sqs_requests=int(requests)),
+            fifo = bool(app.resources[name].fifo)
+            frames.append(self._lines(name, self._usage(sqs_requests=int(requests), fifo=fifo),
                                       {("sqs", "requests")}))
         for name in w.mappings:
             frames.append(self._lines(name, self._usage(

@@ -22,14 +22,14 @@ and invocation-async-configuring.html (figures in ``simlib.limits``):
 
 How Lambda's internal pollers read the queue is not documented ("if the queue contains
 many entries, Lambda increases the retry interval and reduces the rate at which it reads
-events"). The model takes the oldest ready event whenever an environment can be had: a
-new event is tried at once only when the function has concurrency to spare, else it
-waits in the queue, unattempted; an invoke refused anyway (the invocation or scaling
-rate, or a retry falling due while the function is at its cap) is one throttle, the
-event backs off as above, and the queue waits for an invocation to end or a retry to
-fall due. So the backlog, not a storm of refused invokes, is what a slow function builds
-up. An event backing off is given up when it reaches its maximum age, not at its next
-retry.
+events"). The model's queue is read in rounds: a round starts when an event arrives
+while the function has concurrency to spare, when an invocation of the function ends, or
+when a retry falls due, and takes the oldest ready events (retries that fell due first)
+until an invoke is refused. The refused invoke is one throttle: that event backs off as
+above, the others wait unattempted for the next round. So at its cap the function is
+offered one event too many per invocation that ends, and the backlog, not a storm of
+refused invokes, is what a slow function builds up. An event (or a duplicate delivery of
+it) is given up when it reaches its maximum age, not at its next retry.
 """
 
 from __future__ import annotations
@@ -178,6 +178,9 @@ class AsyncEventQueue:
                 ready.popleft()
                 self._fail(x, UNATTEMPTED if msgs.receive_count[x] == 0 else MAXIMUM_EVENT_AGE)
                 continue
+            if x < 0 and now >= sent[~x] + max_age:  # a duplicate delivery too old to run
+                ready.popleft()
+                continue
             e = fn.acquire()
             if e is None:
                 self.records.invocations.append(
@@ -244,7 +247,11 @@ class AsyncEventQueue:
             (fn.name, e.id, start, now, cold, res.init_s, 1, res.failed_items, res.status,
              e.provisioned))
         if x < 0:
-            return  # a duplicate copy: the original decides the event's fate
+            # a duplicate copy: the original decides the event's fate; the run waits for
+            # the copy to end (the stop condition counts copies still running)
+            if self.msgs.settled == self.msgs.n and self.msgs.on_all_settled is not None:
+                self.msgs.on_all_settled()
+            return
         m = x
         if res.succeeded:
             if self.cfg.on_success is not None:

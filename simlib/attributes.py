@@ -27,9 +27,12 @@ class AttributeStore:
         self._values: dict[int, dict[str, list]] = {}
         self.names: list[str] = []
 
-    def draw(self, source: int, spec: dict[str, list], n: int, streams: Streams) -> np.ndarray:
-        """Draw ``n`` events' attributes for source number ``source``; their keys."""
-        if not spec:
+    def draw(self, source: int, spec: dict[str, list], n: int, streams: Streams,
+             identity: bool = False) -> np.ndarray:
+        """Draw ``n`` events' attributes for source number ``source``; their keys (-1 when
+        there is nothing to draw, unless ``identity``: the key also tells one message
+        from another, for deduplication)."""
+        if not spec and not identity:
             return np.full(n, -1, dtype=np.int64)
         cols = {}
         for name, values in spec.items():

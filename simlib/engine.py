@@ -32,6 +32,7 @@ from simlib.queue import SqsQueue
 from simlib.records import Records, sample_step
 from simlib.results import Result
 from simlib.scenario import Queue, Scenario
+from simlib.sqs_fifo import FifoQueue
 from simlib.streams import Streams
 from simlib.workload import arrival_times, poison_flags
 
@@ -140,13 +141,25 @@ class _Wiring:
 
         for q in app.of_kind("queue"):
             inbound = app.inbound(q.name)
-            if all(kind == "source" for _, kind in inbound):
+            if not q.fifo and all(kind == "source" for _, kind in inbound):
                 table = self._preloaded([res[o] for o, _ in inbound], q.queue.retention_s, scoped)
             else:
                 table = MessageTable.growing(q.queue.retention_s)
                 self._feeds += [(res[o], q.name) for o, kind in inbound if kind == "source"]
             self.tables[q.name] = table
-            queue = self.queues[q.name] = SqsQueue(env, q.queue, table)
+            if q.fifo:
+                store = self.attributes
+
+                def group_of(m: int, table=table, store=store) -> str:
+                    return str(store.of(int(table.attr[m])).get("message_group", ""))
+
+                def identity_of(m: int, table=table) -> int:
+                    return int(table.attr[m])
+
+                queue = FifoQueue(env, q.queue, table, group_of, identity_of)
+            else:
+                queue = SqsQueue(env, q.queue, table)
+            self.queues[q.name] = queue
             if q.dlq is not None:
                 queue.on_dlq = self._router(q.name, q.dlq, "dlq", table)
             consumers = app.mappings_of(q.name)
@@ -161,6 +174,7 @@ class _Wiring:
                                     table)
                 executor = Executor(env, scen, table, draws, fn.database,
                                     scoped(m.function, q.name), recs)
+                executor.fifo = q.fifo
                 self.mappings[m.name] = EventSourceMapping(env, scen, queue, fn, executor, recs)
                 if m.filter is not None:
                     self.mappings[m.name].filter = (
@@ -217,10 +231,7 @@ class _Wiring:
                     self.edges.setdefault((push.name, route.dlq, "dlq"), 0)
                     route.to_dlq = self._counted(route.to_dlq, (push.name, route.dlq, "dlq"))
         for src, target in self._feeds:
-            st = scoped(src.name)
-            t = arrival_times(src.workload, st)
-            p = poison_flags(src.workload, len(t), st)
-            a = self.attributes.draw(self.index[src.name], src.attributes, len(t), st)
+            t, p, a = self._source_events(src, scoped)
             self.edges[(src.name, target, "source")] = len(t)
             env.process(self._feed(t, p, a, src.name, target))
 
@@ -228,18 +239,40 @@ class _Wiring:
     def _async_targets(self) -> list[str]:
         return async_targets(self.app)
 
+    def _source_events(self, src: SourceSpec, scoped):
+        """A source's sends: times, poison flags and attribute keys (the key is also the
+        message's identity, which a producer's duplicate send shares and a FIFO queue
+        deduplicates on)."""
+        st = scoped(src.name)
+        t = arrival_times(src.workload, st)
+        p = poison_flags(src.workload, len(t), st)
+        send = src.sending
+        spec = dict(src.attributes)
+        target = self.app.resources[src.target]
+        if send.message_groups > 1 or getattr(target, "fifo", False):
+            spec["message_group"] = [f"g{k}" for k in range(send.message_groups)]
+        needs_identity = send.duplicate_send_rate > 0 or getattr(target, "fifo", False)
+        a = self.attributes.draw(self.index[src.name], spec, len(t), st, needs_identity)
+        if send.duplicate_send_rate > 0 and len(t):
+            again = st.generator("duplicate", 1).random(len(t)) < send.duplicate_send_rate
+            t = np.concatenate([t, t[again] + send.duplicate_send_delay_s])
+            p = np.concatenate([p, p[again]])
+            a = np.concatenate([a, a[again]])
+            order = np.argsort(t, kind="stable")
+            t, p, a = t[order], p[order], a[order]
+        return t, p, a
+
     def _preloaded(self, sources: list[SourceSpec], retention_s: float, scoped) -> MessageTable:
         """A table whose arrivals are known before the run (only sources feed it)."""
         times, poisons, origins, attrs = [], [], [], []
         for src in sources:
-            st = scoped(src.name)
-            t = arrival_times(src.workload, st)
+            t, p, a = self._source_events(src, scoped)
             times.append(t)
-            poisons.append(poison_flags(src.workload, len(t), st))
+            poisons.append(p)
             origins.append(np.full(len(t), self.index[src.name], dtype=np.int64))
-            attrs.append(self.attributes.draw(self.index[src.name], src.attributes, len(t), st))
+            attrs.append(a)
             self.edges[(src.name, src.target, "source")] = len(t)
-        with_attributes = any(src.attributes for src in sources)
+        with_attributes = any((a >= 0).any() for a in attrs)
         if len(sources) == 1:
             table = MessageTable(times[0], poisons[0], retention_s)
             table.source_origin = origins[0]
@@ -343,7 +376,8 @@ def _run(w: _Wiring, monitor, duration: float) -> None:
     tables = w.active
 
     def settled() -> bool:
-        return all(t.settled == t.n for t in tables)
+        return (all(t.settled == t.n for t in tables)
+                and all(q.running == 0 for q in w.async_queues.values()))
 
     def finish() -> None:
         if not stop.triggered and env.now >= duration and settled():

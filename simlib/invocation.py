@@ -61,6 +61,7 @@ class Executor:
         self.connect_in_init = (
             self.queries > 0 and not fn.init_in_handler and not database.per_invocation
         ) if database is not None else False
+        self.fifo = False  # set for a FIFO queue's mapping (the engine)
         # Only the idempotency store must be read in time order (the database books
         # its queries in a calendar that does not depend on booking order).
         self.stepped = self.store is not None
@@ -109,6 +110,7 @@ class Executor:
         per_invocation_conn = queries and db.per_invocation
         opened_here = False
         succeeded: list[int] = []
+        stopped = False
         failed = 0
         status = "ok"
         ran = 0
@@ -180,13 +182,20 @@ class Executor:
                 if not self.report_failures:
                     status = "error"
                     break
-        if status == "ok" and (ran < len(batch) or t > deadline):
+                if self.fifo:
+                    # a FIFO queue's handler stops at the first failure and reports it and
+                    # every record after it (services-sqs-errorhandling.html)
+                    stopped = True
+                    break
+        if status == "ok" and not stopped and (ran < len(batch) or t > deadline):
             # the deadline came before the remaining records could start, or INIT
             # repeated inside the invoke ran out the clock
             status = "timeout"
             t = deadline
         if status == "ok" and failed:
             status = "partial"
+            if stopped:
+                failed = len(batch) - len(succeeded)
         if self.report_failures and (status == "ok" or status == "partial"):
             # A function that reports item failures returns a batchItemFailures response;
             # a malformed one (invalid JSON, an itemIdentifier that is null, empty or not

@@ -712,3 +712,376 @@ def plot_bill(results: Mapping[str, object], title: str = "The bill, line by lin
         ax.set_title(title)
         ax.legend(loc="best")
     return _detach(fig, owned)
+
+
+# -- asynchronous invocation (lesson 11) ------------------------------------------------
+# These read an ApplicationResult (simlib.simulate of an Application): the events of a
+# function invoked with InvocationType=Event are the rows of ``messages`` whose
+# ``resource`` is the function, its levels the ``timeseries`` rows of that resource.
+
+# KPIs of one function's asynchronous events: (readable name, kind of format_value).
+ASYNC_KPI_LABELS = {
+    "events_sent": ("Events sent", "count"),
+    "events_processed": ("Events processed successfully", "count"),
+    "events_failed_never_ran": ("Given up on, never run", "count"),
+    "events_failed_after_running": ("Given up on after running", "count"),
+    "events_kept": ("  of those, kept in a destination or DLQ", "count"),
+    "events_lost": ("  of those, dropped (nowhere to go)", "count"),
+    "events_unfinished": ("Still waiting when the run ended", "count"),
+    "throttles": ("Throttles (invoke attempts refused)", "count"),
+    "invocations": ("Invocations (attempts that ran)", "count"),
+    "invocations_per_processed_event": ("Invocations per processed event", "number"),
+    "duplicate_executions": ("Duplicate executions", "count"),
+    "latency_p99_s": ("Latency of processed events, p99 (s)", "seconds"),
+    "cost_per_million_processed_usd": ("Function cost per million processed events", "usd"),
+}
+
+
+def _async_events(result, function: str) -> pd.DataFrame:
+    events = result.messages
+    events = events[events["resource"] == function]
+    if events.empty and function not in getattr(result.application, "resources", {}):
+        raise KeyError(f"no resource named {function!r} in the application")
+    return events
+
+
+def async_summary(result, function: str) -> dict:
+    """What became of the events invoked asynchronously on ``function``, as a dict of
+    the keys of :data:`ASYNC_KPI_LABELS` (numbers, for :func:`async_kpi_table`).
+
+    "Given up on" is an event Lambda stopped trying: its retries were exhausted or it
+    outlived the maximum event age; it is "kept" when it went to an on-failure
+    destination or a dead-letter queue, else dropped. The cost is the function's own
+    lines of the bill (requests, compute, logs) per processed event.
+    """
+    ev = _async_events(result, function)
+    outcome = ev["outcome"].astype(str).to_numpy()
+    ran = ev["executions"].to_numpy() > 0
+    kept = np.isin(outcome, ("destination", "dlq"))
+    given_up = kept | (outcome == "dropped")
+    processed = outcome == "deleted"
+    inv = result.invocations
+    status = inv.loc[(inv["function"] == function) & (inv["resource"] == function), "status"]
+    invocations = int((status != "throttled").sum())
+    n_processed = int(processed.sum())
+    cost = result.cost
+    usd = float(cost.loc[cost["resource"] == function, "cost_usd"].sum())
+    latency = (ev["finished_s"] - ev["sent_s"]).to_numpy()[processed]
+    pipeline = result.pipelines.get(f"{function}/async")
+    duplicates = int(pipeline.duplicates.sum()) if pipeline is not None else 0
+    return {
+        "events_sent": len(ev),
+        "events_processed": n_processed,
+        "events_failed_never_ran": int((given_up & ~ran).sum()),
+        "events_failed_after_running": int((given_up & ran).sum()),
+        "events_kept": int(kept.sum()),
+        "events_lost": int((outcome == "dropped").sum()),
+        "events_unfinished": int(np.isin(outcome, ("in_queue", "in_flight")).sum()),
+        "throttles": int((status == "throttled").sum()),
+        "invocations": invocations,
+        "invocations_per_processed_event": invocations / n_processed if n_processed else math.nan,
+        "duplicate_executions": duplicates,
+        "latency_p99_s": float(np.percentile(latency, 99)) if len(latency) else math.nan,
+        "cost_per_million_processed_usd": usd / n_processed * 1e6 if n_processed else math.nan,
+    }
+
+
+def async_kpi_table(results, function: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`async_summary` of one run (column ``value``) or of a dict ``label -> run``
+    side by side, as formatted text; ``keys`` defaults to every key of
+    :data:`ASYNC_KPI_LABELS`. A summary (the dict :func:`async_summary` returns) may
+    stand in for a run."""
+    if isinstance(results, Mapping) and not _looks_like_summary(results):
+        runs = dict(results)
+    else:  # one run, or one summary of async_summary
+        runs = {"value": results}
+    if not runs:
+        raise ValueError("async_kpi_table needs at least one result")
+    keys = tuple(ASYNC_KPI_LABELS if keys is None else keys)
+    unknown = [k for k in keys if k not in ASYNC_KPI_LABELS]
+    if unknown:
+        raise KeyError(f"no async KPI named {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(ASYNC_KPI_LABELS)}")
+    summaries = {label: run if isinstance(run, Mapping) else async_summary(run, function)
+                 for label, run in runs.items()}
+    rows = [[format_value(summaries[label][k], ASYNC_KPI_LABELS[k][1]) for label in summaries]
+            for k in keys]
+    table = pd.DataFrame(rows, index=pd.Index([ASYNC_KPI_LABELS[k][0] for k in keys], name="KPI"),
+                         columns=list(summaries))
+    table.columns.name = None
+    return table
+
+
+# The stacked panels of plot_async_queue: (timeseries column or "given_up", label, unit).
+_ASYNC_PANELS = (
+    ("async_backlog", "Events waiting in Lambda's queue", "events"),
+    ("async_oldest_age_s", "Age of the oldest waiting event", "s"),
+    ("concurrency", "Busy environments (mean over 10 s)", "environments"),
+    ("given_up", "Events given up on, so far", "events"),
+)
+
+
+def _async_levels(result, function: str) -> pd.DataFrame:
+    ts = result.timeseries
+    ts = ts[ts["resource"] == function]
+    if ts.empty or ts["async_backlog"].isna().all():
+        raise KeyError(f"{function!r} has no asynchronous event queue in this run")
+    ev = _async_events(result, function)
+    outcome = ev["outcome"].astype(str)
+    ends = np.sort(ev.loc[outcome.isin(["destination", "dlq", "dropped"]), "finished_s"]
+                   .to_numpy(dtype=float))
+    t = ts["t_s"].to_numpy(dtype=float)
+    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    window = max(1, round(10.0 / step))
+    return pd.DataFrame({
+        "t_s": t,
+        "async_backlog": ts["async_backlog"].to_numpy(dtype=float),
+        "async_oldest_age_s": ts["async_oldest_age_s"].to_numpy(dtype=float),
+        # the level flips between busy and idle each second: a 10 s mean reads better
+        "concurrency": ts["concurrency"].rolling(window, min_periods=1).mean()
+        .to_numpy(dtype=float),
+        "given_up": np.searchsorted(ends, t, side="right").astype(float),
+    })
+
+
+def _draw_async_levels(axes, levels: Mapping[str, pd.DataFrame], scale: float,
+                       panels, age_lines: Mapping[str, float], cap_lines: Mapping[str, float]):
+    for i, (label, frame) in enumerate(levels.items()):
+        for ax, (col, _, _) in zip(axes, panels):
+            ax.plot(frame["t_s"] / scale, frame[col], drawstyle="steps-post", label=label,
+                    color=PALETTE[i % len(PALETTE)], zorder=2 + 0.1 * (len(levels) - i))
+    for ax, (col, what, unit) in zip(axes, panels):
+        extra = {}
+        if col == "async_oldest_age_s":
+            extra, first = age_lines, 0
+        elif col == "concurrency":
+            extra, first = cap_lines, len(age_lines)
+        data_top = max([float(np.nanmax(f[col].to_numpy(), initial=0)) for f in levels.values()]
+                       + [1.0])
+        # a reference far above the data (a 6-hour maximum age over minutes of waiting)
+        # would flatten it: it is named in the panel's title instead of drawn
+        above = []
+        for k, (label, value) in enumerate(extra.items()):
+            if value > 2.0 * data_top:
+                above.append(label)
+                continue
+            ax.axhline(value, label=label, zorder=1.8,
+                       **REFERENCE_STYLES[(first + k) % len(REFERENCE_STYLES)])
+        top = max([data_top] + [v for v in extra.values() if v <= 2.0 * data_top])
+        ax.set_ylim(-0.02 * top, 1.08 * top)
+        ax.set_ylabel(f"{unit}")
+        title = what + (f" ({'; '.join(above)}: above the plot)" if above else "")
+        ax.set_title(title, loc="left", fontsize=STYLE["axes.labelsize"])
+
+
+def plot_async_queue(results, function: str, *, maximum_event_age_s=None,
+                     reserved_concurrency: float | None = None, title: str | None = None,
+                     panels: Sequence[str] | None = None):
+    """A function's asynchronous event queue over time, one panel per unit, one line per
+    labelled run (``results``: a dict ``label -> ApplicationResult``, or one run).
+
+    Panels, top to bottom, sharing the time axis: events waiting in Lambda's queue
+    (ready or waiting for a retry), the age of the oldest of them (s), busy
+    environments (a 10 s mean), and the events given up on so far (dropped, or sent to
+    an on-failure destination or DLQ). ``maximum_event_age_s`` (a number or
+    ``label -> seconds``) draws the maximum age on the age panel; ``reserved_concurrency``
+    the cap on the environments panel; a line far above the data is named in the
+    panel's title instead. ``panels`` picks some of ``async_backlog``,
+    ``async_oldest_age_s``, ``concurrency``, ``given_up``. The legend sits below the
+    panels, outside the data. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = results if isinstance(results, Mapping) else {"run": results}
+    runs = _labelled_runs(runs, "plot_async_queue")
+    chosen = [p for p in _ASYNC_PANELS if panels is None or p[0] in panels]
+    if not chosen:
+        raise ValueError(f"panels: choose from {', '.join(p[0] for p in _ASYNC_PANELS)}")
+    if maximum_event_age_s is None:
+        age_lines = {}
+    elif isinstance(maximum_event_age_s, Mapping):
+        age_lines = _references("plot_async_queue maximum_event_age_s", maximum_event_age_s)
+    else:
+        age_lines = {f"maximum event age ({float(maximum_event_age_s):g} s)":
+                     float(maximum_event_age_s)}
+    cap_lines = {} if reserved_concurrency is None else {
+        f"reserved concurrency ({reserved_concurrency:g})": float(reserved_concurrency)}
+    levels = {label: _async_levels(run, function) for label, run in runs.items()}
+    end = max(float(f["t_s"].max()) for f in levels.values())
+    scale, xlabel = _time_axis(np.array([end]))
+    with style():
+        fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
+                                 figsize=(FIGSIZE[0] + 2.5, 2.3 * len(chosen) + 1.0))
+        axes = np.atleast_1d(axes)
+        _draw_async_levels(axes, levels, scale, chosen, age_lines, cap_lines)
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].set_xlim(0, end / scale)
+        handles, labels = [], []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 2))
+        fig.suptitle(title if title is not None else f"{function}: its asynchronous event queue",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def plot_sweep_panels(frame: pd.DataFrame, x: str, ys: Sequence[str], *, series: str,
+                      ci: Mapping[str, tuple[str, str]] | None = None,
+                      theory: Mapping[str, object] | None = None,
+                      ylabels: Sequence[str] | None = None, titles: Sequence[str] | None = None,
+                      xlabel: str | None = None, suptitle: str | None = None,
+                      series_label: str | None = None, theory_label: str = "theory",
+                      logx: bool = False, xticks: Mapping[float, str] | None = None):
+    """Several KPIs against one parameter, side by side (one unit per panel), one curve
+    per value of ``series`` in every panel.
+
+    ``ci`` maps a y column to its (low, high) columns for a shaded band; ``theory`` maps
+    a y column to a function ``f(xs, series_value) -> ys``, drawn dashed in each curve's
+    colour (one legend entry for all). One legend for the figure, below the panels (outside the
+    data), titled ``series_label``. All y axes start at zero. ``logx`` puts x on a log scale;
+    ``xticks`` (value -> label) names the ticks, e.g. ``{60: "1 min"}``. Returns the
+    Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    ys = list(ys)
+    missing = [c for c in [x, series, *ys] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"plot_sweep_panels: no column {', '.join(map(repr, missing))}")
+    ci, theory = dict(ci or {}), dict(theory or {})
+    frame = frame.sort_values(x)
+    width = FIGSIZE[0] if len(ys) == 1 else min(5.5 * len(ys), WIDE_FIGSIZE[0] + 3)
+    with style():
+        fig, axes = plt.subplots(1, len(ys), figsize=(width, FIGSIZE[1] + 0.8),
+                                 layout="constrained", squeeze=False)
+        axes = axes[0]
+        for i, (key, part) in enumerate(frame.groupby(series, sort=True)):
+            colour = PALETTE[i % len(PALETTE)]
+            for ax, col in zip(axes, ys):
+                ax.plot(part[x], part[col], marker="o", color=colour, label=f"{key}")
+                if col in ci:
+                    lo, hi = ci[col]
+                    ax.fill_between(part[x], part[lo], part[hi], color=colour, alpha=0.18,
+                                    linewidth=0)
+                if col in theory:
+                    lo, hi = float(frame[x].min()), float(frame[x].max())
+                    xs = np.geomspace(lo, hi, 200) if logx else np.linspace(lo, hi, 200)
+                    ax.plot(xs, np.asarray(theory[col](xs, key), dtype=float) * np.ones_like(xs),
+                            color=colour, linestyle="--", linewidth=1.6, zorder=1.5)
+        for j, (ax, col) in enumerate(zip(axes, ys)):
+            ax.set_xlabel(xlabel or label_for(x))
+            ax.set_ylabel(ylabels[j] if ylabels else label_for(col))
+            ax.set_ylim(bottom=0)
+            if logx:
+                ax.set_xscale("log")
+            if xticks:
+                ax.set_xticks(list(xticks), list(xticks.values()))
+                ax.minorticks_off()
+            if titles:
+                ax.set_title(titles[j], fontsize=STYLE["axes.labelsize"])
+        handles, labels = [], []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        if theory:  # one entry for every curve's theory, after the curves
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], color="0.2", linestyle="--", linewidth=1.6))
+            labels.append(theory_label)
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5),
+                   title=series_label)
+        if suptitle:
+            fig.suptitle(suptitle, fontsize=STYLE["axes.titlesize"],
+                         fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def _duration_text(seconds: float) -> str:
+    """``120`` -> ``2 min``, ``21600`` -> ``6 h``, ``90`` -> ``90 s``."""
+    x = float(seconds)
+    if x >= 3600 and x % 3600 == 0:
+        return f"{x / 3600:g} h"
+    if x >= 60 and x % 60 == 0:
+        return f"{x / 60:g} min"
+    return f"{x:g} s"
+
+
+def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: str,
+                     series: str, point: tuple[float, float], point_series=None,
+                     maximum_event_age_s: float | None = None, logx: bool = True,
+                     xticks: Mapping[float, str] | None = None,
+                     sweep_title: str = "Your point on the lesson's sweep",
+                     xlabel: str | None = None, ylabel: str | None = None,
+                     title: str | None = None):
+    """A lesson panel's figure: the run's queue (left: waiting events above, the oldest
+    event's age below) and the lesson's sweep (right: ``y`` against ``x``, one curve per
+    ``series`` value) with the run marked as "your point" at ``point = (x, y)``. The
+    curve of ``point_series`` (the series the run belongs to, if swept) is drawn
+    thicker; ``maximum_event_age_s`` is drawn dashed on the age panel; ``xticks``
+    (value -> label) names the sweep's x ticks. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in (x, y, series) if c not in sweep.columns]
+    if missing:
+        raise KeyError(f"plot_async_panel: no column {', '.join(map(repr, missing))} in sweep")
+    levels = {"this run": _async_levels(result, function)}
+    end = float(levels["this run"]["t_s"].max())
+    scale, time_label = _time_axis(np.array([end]))
+    chosen = _ASYNC_PANELS[:2]
+    age_lines = {} if maximum_event_age_s is None else {
+        f"maximum age {maximum_event_age_s:g} s": float(maximum_event_age_s)}
+    with style():
+        fig, axd = plt.subplot_mosaic([["backlog", "sweep"], ["age", "sweep"]],
+                                      figsize=WIDE_FIGSIZE, layout="constrained",
+                                      width_ratios=[1.1, 1.0])
+        left = [axd["backlog"], axd["age"]]
+        _draw_async_levels(left, levels, scale, chosen, age_lines, {})
+        if age_lines:  # the panel is narrow: a short title naming the maximum age
+            oldest = float(np.nanmax(levels["this run"]["async_oldest_age_s"].to_numpy(), initial=0))
+            where = "dashed" if float(maximum_event_age_s) <= 2.0 * max(oldest, 1.0) else \
+                "off the scale"
+            axd["age"].set_title(
+                f"Oldest event's age (maximum {_duration_text(maximum_event_age_s)}: {where})",
+                loc="left", fontsize=STYLE["axes.labelsize"] - 1)
+        axd["age"].sharex(axd["backlog"])
+        axd["backlog"].tick_params(labelbottom=False)
+        axd["age"].set_xlabel(time_label)
+        axd["age"].set_xlim(0, end / scale)
+        ax = axd["sweep"]
+        for i, (key, part) in enumerate(sweep.sort_values(x).groupby(series, sort=True)):
+            mine = point_series is not None and key == point_series
+            ax.plot(part[x], part[y], marker="o", color=PALETTE[i % len(PALETTE)],
+                    linewidth=3.2 if mine else 1.4, alpha=1.0 if mine else 0.6,
+                    label=f"{key}")
+        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
+                linestyle="none", label="your point", zorder=5)
+        if logx:
+            ax.set_xscale("log")
+        if xticks:
+            ax.set_xticks(list(xticks), list(xticks.values()))
+            ax.minorticks_off()
+        top = max(1.05 * float(np.nanmax(sweep[y].to_numpy(), initial=0)), 1.1 * point[1], 0.05)
+        ax.set_ylim(-0.03 * top, top)  # a point at zero stays visible above the axis
+        ax.set_xlabel(xlabel or label_for(x))
+        ax.set_ylabel(ylabel or label_for(y))
+        ax.set_title(sweep_title, fontsize=STYLE["axes.labelsize"])
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title=label_for(series))
+        fig.suptitle(title if title is not None else f"{function}: this run",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+__all__ += [
+    "ASYNC_KPI_LABELS",
+    "async_kpi_table",
+    "async_summary",
+    "plot_async_panel",
+    "plot_async_queue",
+    "plot_sweep_panels",
+]

@@ -378,6 +378,18 @@ class AsyncInvoke(_Section):
 
 
 @dataclass(frozen=True)
+class Sending(_Section):
+    """How an application's source sends: message groups (for a FIFO queue) and a
+    producer's duplicate sends (a retry after a lost acknowledgement)."""
+
+    message_groups: int = _spec(1, 1, 1_000_000, note="MessageGroupId values, one drawn per event")
+    duplicate_send_rate: float = _spec(
+        0.0, 0.0, 1.0, note="share of events the producer sends twice")
+    duplicate_send_delay_s: float = _spec(
+        1.0, 0.0, 3_600.0, note="how long after the first send the second comes")
+
+
+@dataclass(frozen=True)
 class SubscriptionPolicy(_Section):
     """An SNS subscription's numbers (its target, filter and DLQ are references)."""
 

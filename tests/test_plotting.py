@@ -517,3 +517,186 @@ def test_median_seconds_times_each_call_and_takes_the_median():
     assert len(calls) == 3
     with pytest.raises(ValueError, match=r"repeats = 0 is not allowed"):
         median_seconds(fn, repeats=0)
+
+
+# -- asynchronous invocation (lesson 11's helpers) ---------------------------------------
+
+ASYNC_FN = "Fn"
+
+
+def _async_app(on_failure: bool, *, duplicate_rate: float = 0.0, reserved: int = 1):
+    """30 s of 3 events/s on a function with room for 1 s of work a second, 30 % failing,
+    a 60 s maximum event age: it throttles, retries, gives up on events unrun and after
+    running, and (with ``on_failure``) keeps them in a queue."""
+    function = {"kind": "function", "reserved_concurrency": reserved,
+                "duration_distribution": "constant", "duration_median_s": 1.0,
+                "cpu_fraction": 0.0, "db_queries_per_message": 0, "failure_rate": 0.3,
+                "async": {"maximum_event_age_s": 60, "duplicate_rate": duplicate_rate}}
+    resources = {"src": {"kind": "source", "target": ASYNC_FN, "invoke": "event",
+                         "rate_per_s": 3, "duration_s": 30},
+                 ASYNC_FN: function}
+    if on_failure:
+        function["async"]["on_failure"] = "Failed"
+        resources["Failed"] = {"kind": "queue"}
+    return simlib.Application.from_dict({"resources": resources})
+
+
+@pytest.fixture(scope="module")
+def async_kept():
+    return simlib.simulate(_async_app(on_failure=True), seed=1)
+
+
+@pytest.fixture(scope="module")
+def async_dropped():
+    return simlib.simulate(_async_app(on_failure=False), seed=1)
+
+
+def _async_counts_agree(result):
+    s = plotting.async_summary(result, ASYNC_FN)
+    events = result.messages[result.messages["resource"] == ASYNC_FN]
+    outcome = events["outcome"].astype(str)
+    inv = result.invocations
+    status = inv.loc[inv["function"] == ASYNC_FN, "status"]
+    assert s["events_sent"] == len(events)
+    assert s["events_processed"] == int((outcome == "deleted").sum())
+    given_up = s["events_failed_never_ran"] + s["events_failed_after_running"]
+    assert s["events_processed"] + given_up + s["events_unfinished"] == s["events_sent"]
+    assert s["events_kept"] + s["events_lost"] == given_up
+    assert s["events_kept"] == int(outcome.isin(["destination", "dlq"]).sum())
+    assert s["events_lost"] == int((outcome == "dropped").sum())
+    never_ran = outcome.isin(["destination", "dlq", "dropped"]) & (events["executions"] == 0)
+    assert s["events_failed_never_ran"] == int(never_ran.sum())
+    assert s["invocations"] == int((status != "throttled").sum())
+    assert s["throttles"] == int((status == "throttled").sum())
+    assert s["invocations_per_processed_event"] == pytest.approx(
+        s["invocations"] / s["events_processed"])
+    processed = events[outcome == "deleted"]
+    assert s["latency_p99_s"] == pytest.approx(
+        float((processed["finished_s"] - processed["sent_s"]).quantile(0.99)))
+    return s
+
+
+def test_async_summary_counts_agree_with_the_frames(async_kept, async_dropped):
+    kept = _async_counts_agree(async_kept)
+    dropped = _async_counts_agree(async_dropped)
+    # the scenario reaches every branch: processed, given up unrun and after running, throttled
+    for s in (kept, dropped):
+        assert min(s["events_processed"], s["events_failed_never_ran"],
+                   s["events_failed_after_running"], s["throttles"]) > 0
+        assert s["invocations"] > s["events_processed"]  # failed attempts ran too
+        assert s["cost_per_million_processed_usd"] > 0
+    assert kept["events_lost"] == 0 and kept["events_kept"] > 0
+    assert dropped["events_kept"] == 0 and dropped["events_lost"] > 0
+    # the on-failure queue received what the summary counts as kept
+    assert int((async_kept.messages["resource"] == "Failed").sum()) == kept["events_kept"]
+
+
+def test_async_summary_counts_duplicates_and_rejects_an_unknown_function():
+    result = simlib.simulate(_async_app(False, duplicate_rate=0.2, reserved=10), seed=1)
+    s = plotting.async_summary(result, ASYNC_FN)
+    assert s["duplicate_executions"] == result.summary["duplicate_executions"] > 0
+    with pytest.raises(KeyError, match="no resource named 'Nope'"):
+        plotting.async_summary(result, "Nope")
+
+
+def test_async_kpi_table_formats_and_rejects_unknown_keys(async_kept, async_dropped):
+    s = plotting.async_summary(async_kept, ASYNC_FN)
+    table = plotting.async_kpi_table(async_kept, ASYNC_FN)
+    labels = plotting.ASYNC_KPI_LABELS
+    assert list(table.columns) == ["value"] and table.index.name == "KPI"
+    assert list(table.index) == [label for label, _ in labels.values()]
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    for key, (label, kind) in labels.items():
+        assert table.loc[label, "value"] == format_value(s[key], kind)
+    assert table.loc["Events sent", "value"] == f"{s['events_sent']:,}"
+    assert table.loc["Function cost per million processed events", "value"].startswith("$")
+    # a summary stands in for its run; keys pick rows in order
+    assert plotting.async_kpi_table(s, ASYNC_FN).equals(table)
+    picked = plotting.async_kpi_table(s, ASYNC_FN, ["throttles", "events_sent"])
+    assert list(picked.index) == ["Throttles (invoke attempts refused)", "Events sent"]
+    # several runs side by side, in the dict's order
+    both = plotting.async_kpi_table({"kept": async_kept, "dropped": async_dropped}, ASYNC_FN,
+                                    ["events_kept", "events_lost"])
+    assert list(both.columns) == ["kept", "dropped"]
+    assert both.loc["  of those, dropped (nowhere to go)", "kept"] == "0"
+    with pytest.raises(KeyError, match="no async KPI named 'bogus'"):
+        plotting.async_kpi_table(async_kept, ASYNC_FN, ["events_sent", "bogus"])
+    with pytest.raises(ValueError, match="at least one result"):
+        plotting.async_kpi_table({}, ASYNC_FN)
+
+
+def test_async_queue_figure_one_unit_per_panel(async_kept, async_dropped):
+    open_before = plt.get_fignums()
+    fig = plotting.plot_async_queue({"kept": async_kept, "dropped": async_dropped}, ASYNC_FN,
+                                    maximum_event_age_s=60, reserved_concurrency=1,
+                                    title="A queue")
+    assert plt.get_fignums() == open_before
+    assert fig.get_suptitle() == "A queue"
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["events", "s", "environments", "events"]
+    assert axes[-1].get_xlabel() == "time since start (s)"
+    assert all(ax.get_xlabel() == "" for ax in axes[:-1])  # one shared time axis
+    assert [len(ax.get_lines()) for ax in axes] == [2, 3, 3, 2]  # runs, plus age / cap lines
+    (legend,) = fig.legends  # one legend, outside the panels
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "kept", "dropped", "maximum event age (60 s)", "reserved concurrency (1)"]
+    # a reference far above the data is named in the panel's title, not drawn
+    far = plotting.plot_async_queue(async_kept, ASYNC_FN, maximum_event_age_s=21_600,
+                                    panels=["async_oldest_age_s"])
+    (ax,) = far.axes
+    assert ax.get_ylabel() == "s" and "above the plot" in ax.get_title(loc="left")
+    with pytest.raises(ValueError, match="panels"):
+        plotting.plot_async_queue(async_kept, ASYNC_FN, panels=["bogus"])
+
+
+def _sweep_frame():
+    rows = [{"age_s": age, "rc": rc, "dropped": max(0.0, 0.5 - rc * age / 600),
+             "cost": 2.0 + rc, "low": 0.0, "high": 0.6}
+            for rc in (1, 2) for age in (60, 120, 300)]
+    return pd.DataFrame(rows)
+
+
+def test_sweep_panels_one_unit_per_axis():
+    frame = _sweep_frame()
+    ylabels = ["events dropped (fraction of sent)", "cost per million processed events (USD)"]
+    fig = plotting.plot_sweep_panels(
+        frame, "age_s", ["dropped", "cost"], series="rc", ci={"dropped": ("low", "high")},
+        theory={"dropped": lambda xs, rc: 0.5 - rc * xs / 600}, ylabels=ylabels,
+        xlabel="maximum event age", logx=True, xticks={60: "1 min", 120: "2 min", 300: "5 min"},
+        series_label="reserved concurrency", suptitle="Sweep")
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ylabels
+    assert all(ax.get_xlabel() == "maximum event age" and ax.get_xscale() == "log" for ax in axes)
+    assert all(ax.get_ylim()[0] == 0 for ax in axes)
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["1 min", "2 min", "5 min"]
+    assert len(axes[0].get_lines()) == 4 and len(axes[1].get_lines()) == 2  # 2 curves + 2 theory
+    (legend,) = fig.legends
+    assert legend.get_title().get_text() == "reserved concurrency"
+    assert [t.get_text() for t in legend.get_texts()] == ["1", "2", "theory"]
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_sweep_panels(frame, "age_s", ["nope"], series="rc")
+
+
+def test_async_panel_one_unit_per_axis_and_your_point(async_kept):
+    frame = _sweep_frame()
+    fig = plotting.plot_async_panel(
+        async_kept, ASYNC_FN, frame, x="age_s", y="dropped", series="rc", point=(60, 0.2),
+        point_series=1, maximum_event_age_s=60, xlabel="maximum event age",
+        ylabel="events dropped (fraction of sent)", title="Panel")
+    sweep = next(ax for ax in fig.axes if ax.get_legend() is not None)
+    backlog, age = sorted((ax for ax in fig.axes if ax is not sweep),
+                          key=lambda ax: -ax.get_position().y0)  # top panel first
+    assert (backlog.get_ylabel(), age.get_ylabel()) == ("events", "s")
+    assert age.get_xlabel() == "time since start (s)"
+    assert sweep.get_ylabel() == "events dropped (fraction of sent)"
+    assert sweep.get_xlabel() == "maximum event age"
+    assert "maximum 1 min" in age.get_title(loc="left")
+    labels = [t.get_text() for t in sweep.get_legend().get_texts()]
+    assert labels == ["1", "2", "your point"]
+    (star,) = [line for line in sweep.get_lines() if line.get_label() == "your point"]
+    assert list(star.get_xdata()) == [60] and list(star.get_ydata()) == [0.2]
+    widths = {line.get_label(): line.get_linewidth() for line in sweep.get_lines()}
+    assert widths["1"] > widths["2"]  # the run's own curve stands out
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_async_panel(async_kept, ASYNC_FN, frame, x="nope", y="dropped",
+                                  series="rc", point=(60, 0.2))
