@@ -110,6 +110,8 @@ class FunctionSpec:
     handler: Handler = dataclasses.field(default_factory=Handler)
     async_invoke: AsyncInvoke = dataclasses.field(default_factory=AsyncInvoke)
     database: str | None = None
+    # what the handler itself sends per record it processes: ((target, per_record), ...)
+    emits: tuple[tuple[str, float], ...] = ()
     kind: str = "function"
 
 
@@ -174,7 +176,7 @@ _FLAT = {
                ("target", "invoke", "attributes")),
     "queue": ((("queue", Queue),), ("dlq", "fifo", "content_based_deduplication")),
     "mapping": ((("mapping", Mapping),), ("queue", "function", "filter")),
-    "function": ((("function", Function), ("handler", Handler)), ("database", "async")),
+    "function": ((("function", Function), ("handler", Handler)), ("database", "async", "emits")),
     "database": ((("database", Database),), ()),
 }
 _SPECS = {"source": SourceSpec, "queue": QueueSpec, "mapping": MappingSpec,
@@ -201,6 +203,31 @@ def _parse_attributes(path: str, value) -> dict:
                                                           "event")
         out[name] = list(values)
     return out
+
+
+def _parse_emits(path: str, value) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _error(path, value, "a list of {target, per_record}")
+    out = []
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            raise _error(where, item, "a mapping with target and per_record")
+        _refs_only(where, item, ("target", "per_record"))
+        target = item.get("target")
+        if not isinstance(target, str):
+            raise ScenarioError(f"{where}.target", target, "the name of a queue, topic, bus or "
+                                                           "function")
+        n = item.get("per_record", 1.0)
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or not 0 <= n <= 1_000 \
+                or not math.isfinite(n):
+            raise ScenarioError(f"{where}.per_record", n,
+                                "a number in 0..1,000 (messages sent per record processed; "
+                                "a fraction is a probability)")
+        out.append((target, float(n)))
+    return tuple(out)
 
 
 def _refs_only(path: str, data: dict, allowed: tuple[str, ...]) -> None:
@@ -311,6 +338,8 @@ def _parse_resource(name: str, data) -> Spec:
                 values["async_invoke"] = AsyncInvoke.from_dict(value, f"{path}.async")
             elif key == "attributes":
                 values["attributes"] = _parse_attributes(f"{path}.attributes", value)
+            elif key == "emits":
+                values["emits"] = _parse_emits(f"{path}.emits", value)
             elif key in ("fifo", "content_based_deduplication"):
                 if not isinstance(value, bool):
                     raise ScenarioError(f"{path}.{key}", value, "True or False")
@@ -362,6 +391,11 @@ def _flat_dict(spec: Spec) -> dict[str, Any]:
         out[ref] = dataclasses.asdict(value) if ref == "async" else value
         if ref == "attributes" and not value:
             del out[ref]
+        if ref == "emits":
+            if value:
+                out[ref] = [{"target": t, "per_record": n} for t, n in value]
+            else:
+                del out[ref]
     for section, _ in sections:
         out.update(dataclasses.asdict(getattr(spec, section)))
     return out
@@ -509,6 +543,9 @@ class Application:
                                      ("dlq", a.dlq)):
                     if target == name:
                         out.append((r.name, kind))
+                for target, _ in r.emits:
+                    if target == name:
+                        out.append((r.name, "emit"))
             elif r.kind == "topic":
                 for sub in r.subscriptions:
                     if sub.target == name:
@@ -655,6 +692,12 @@ def _check_application(app: Application) -> None:
                                             "destination)")
             if a.dlq is not None:
                 ref(r.name, "async.dlq", a.dlq, ("queue", "topic"))
+            for i, (target, _) in enumerate(r.emits):
+                ref(r.name, f"emits[{i}].target", target, ("queue", "function", "topic", "bus"))
+                if target == r.name:
+                    raise ScenarioError(f"resources.{r.name}.emits[{i}].target", target,
+                                        "another resource (a function invoking itself has no "
+                                        "queue in the loop)")
         elif r.kind == "topic":
             # SNS delivers to SQS and Lambda (other protocols are not modelled); a
             # subscription's DLQ is an SQS queue (sns-dead-letter-queues.html)
@@ -677,6 +720,7 @@ def _check_application(app: Application) -> None:
                 continue
             what = {"subscription": "an SNS standard topic cannot deliver to a FIFO queue",
                     "target": "EventBridge targets on a FIFO queue are not modelled",
+                    "emit": "a handler's sends to a FIFO queue are not modelled",
                     }.get(kind, "a FIFO queue cannot be an asynchronous destination or DLQ")
             raise ScenarioError(f"resources.{origin}", q.name,
                                 f"a standard queue here ({what})")

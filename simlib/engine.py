@@ -33,7 +33,7 @@ from simlib.records import Records, sample_step
 from simlib.results import Result
 from simlib.scenario import Queue, Scenario
 from simlib.sqs_fifo import FifoQueue
-from simlib.streams import Streams
+from simlib.streams import ChunkedStream, Streams
 from simlib.workload import arrival_times, poison_flags
 
 
@@ -137,6 +137,7 @@ class _Wiring:
         self._feeds: list[tuple[SourceSpec, str]] = []
         # consumer (mapping, function/async, api source) -> (its table, its function)
         self.consumers: dict[str, tuple[str, str]] = {}
+        self.executors: dict[str, Executor] = {}
         async_targets = self._async_targets()
 
         for q in app.of_kind("queue"):
@@ -175,6 +176,7 @@ class _Wiring:
                 executor = Executor(env, scen, table, draws, fn.database,
                                     scoped(m.function, q.name), recs)
                 executor.fifo = q.fifo
+                self.executors[m.name] = executor
                 self.mappings[m.name] = EventSourceMapping(env, scen, queue, fn, executor, recs)
                 if m.filter is not None:
                     self.mappings[m.name].filter = (
@@ -192,6 +194,7 @@ class _Wiring:
             self.consumers[f"{name}/async"] = (f"{name}/async", name)
             draws = RecordDraws(scen.handler, scen.function, 0, scoped(name, "async"), table)
             executor = Executor(env, scen, table, draws, fn.database, scoped(name, "async"), recs)
+            self.executors[f"{name}/async"] = executor
             self.async_queues[name] = AsyncEventQueue(
                 env, f.async_invoke, table, fn, executor, recs, scoped(name, "async"),
                 self._async_router(name, table))
@@ -210,6 +213,7 @@ class _Wiring:
                                     scoped(src.target, src.name))
                 executor = Executor(env, scen, table, draws, fn.database,
                                     scoped(src.target, src.name), recs)
+                self.executors[src.name] = executor
                 self.callers[src.name] = ApiCallers(env, scen, table, fn, executor, recs,
                                                     scoped(src.name))
             elif src.invoke == "event":
@@ -223,6 +227,10 @@ class _Wiring:
             self.push[name] = PushService(env, name, self.index[name], table, rts, scoped(name),
                                           self.attributes.of)
             self._feeds += [(res[o], name) for o, kind in app.inbound(name) if kind == "source"]
+        for consumer, (table_name, fn_name) in self.consumers.items():
+            if res[fn_name].emits:
+                self.executors[consumer].emit = self._emitter(
+                    res[fn_name], table_name, scoped(fn_name, table_name))
         for push in self.push.values():
             for route in push.routes:
                 route.deliver = self._deliverer(route.target)
@@ -310,6 +318,36 @@ class _Wiring:
         if target in self.push:
             return self.push[target].deliver
         return self.async_queues[target].deliver
+
+    def _emitter(self, fn, table_name: str, streams: Streams):
+        """emit(message ids): what ``fn``'s handler sends for each record it processed,
+        ``per_record`` messages to each target (a fraction is the chance of one more,
+        drawn in turn from the stream ``emit``); each keeps its record's attributes."""
+        table = self.tables[table_name]
+        origin = self.index[table_name.split("/")[0]]  # the resource holding the records
+        targets = []
+        for target, n in fn.emits:
+            key = (fn.name, target, "emit")
+            self.edges.setdefault(key, 0)
+            targets.append((self._deliverer(target), int(n), n - int(n), key))
+        draws = ChunkedStream(streams, "emit", lambda rng, size: rng.random(size))
+        drawn = [0]
+        edges = self.edges
+
+        def emit(ms: list[int]) -> None:
+            keys = table.attr
+            for m in ms:
+                attr = int(keys[m]) if keys is not None else -1
+                for deliver, whole, frac, key in targets:
+                    k = whole
+                    if frac > 0.0:
+                        k += draws[drawn[0]] < frac
+                        drawn[0] += 1
+                    for _ in range(k):
+                        edges[key] += 1
+                        deliver(m, origin, False, attr)
+
+        return emit
 
     def _counted(self, deliver, key):
         """``deliver`` that counts on edge ``key``."""

@@ -62,6 +62,7 @@ class Executor:
             self.queries > 0 and not fn.init_in_handler and not database.per_invocation
         ) if database is not None else False
         self.fifo = False  # set for a FIFO queue's mapping (the engine)
+        self.emit = None  # emit(processed message ids): an application's handler sends
         # Only the idempotency store must be read in time order (the database books
         # its queries in a calendar that does not depend on booking order).
         self.stepped = self.store is not None
@@ -213,9 +214,13 @@ class Executor:
         )
 
     def finish(self, result: InvocationResult) -> None:
-        """The invocation has ended: close a connection it opened for itself."""
+        """The invocation has ended: close a connection it opened for itself, and send
+        what the handler sends for each record it processed (an application's
+        ``emits``; every consumer calls this once per invocation that ran)."""
         if result.close_connection:
             self.db.disconnect()
+        if self.emit is not None and result.succeeded:
+            self.emit(result.succeeded)
 
 
 def run_now(steps) -> InvocationResult:

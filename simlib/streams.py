@@ -29,6 +29,7 @@ _STREAMS = {
     "duplicate": 13,
     "attributes": 14,
     "delivery": 15,
+    "emit": 16,
 }
 
 # Marks the end of a stream's own keys and the start of a resource's scope, so that a
