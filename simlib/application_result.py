@@ -364,9 +364,12 @@ class ApplicationResult:
         active = [w.tables[t] for t in self._active]
         states = np.concatenate([np.asarray(t.state) for t in active]) if active else \
             np.zeros(0, dtype=np.int8)
+        # latency: of events a function processed (a topic's or bus's own rows settle at
+        # delivery, which is no processing)
+        worked = [w.tables[t] for t in self._active if t not in w.push]
         latency = np.concatenate([
-            (t.finished_s - t.sent_s)[np.asarray(t.state) == DELETED] for t in active
-        ]) if active else np.zeros(0)
+            (t.finished_s - t.sent_s)[np.asarray(t.state) == DELETED] for t in worked
+        ]) if worked else np.zeros(0)
         pipes = list(self.pipelines.values())
         inv = [r._inv for r in pipes]
         invocations = sum(int(i["ran"].sum()) for i in inv)

@@ -55,6 +55,11 @@ class SqsQueue:
         # an application's redrive target: called with a message's id when it moves to the
         # dead-letter queue (None: the DLQ is implicit and has no consumer)
         self.on_dlq = None
+        # Arrivals appended at run time (an application's queue fed by other resources)
+        # cannot be foreseen, so a waiter is never armed for a later moment: it stays in
+        # line and the queue looks again then (or at the next arrival).
+        self._runtime_arrivals = messages.grows
+        self._check_at = math.inf
 
     def arrived(self) -> None:
         """An event was appended to a growing table now: wake a waiting consumer for it."""
@@ -351,6 +356,21 @@ class SqsQueue:
         """Idle consumers long-polling."""
         return len(self._idle)
 
+    def _look_later(self, t: float) -> bool:
+        """With run-time arrivals, a waiter due at a later ``t`` is not armed yet: the
+        queue looks again at ``t`` (an arrival before then calls :meth:`arrived`)."""
+        if t <= self.env.now:
+            return False
+        if t < self._check_at and t != math.inf:
+            self._check_at = t
+            self.env.timeout(t - self.env.now).callbacks.append(self._look_again)
+        return True
+
+    def _look_again(self, _event) -> None:
+        if self.env.now >= self._check_at:
+            self._check_at = math.inf
+            self._arm()
+
     def _arm(self) -> None:
         """Schedule one waiting consumer to wake when there is something for it.
 
@@ -367,7 +387,7 @@ class SqsQueue:
         if self._gatherers:
             ev, need, until = self._gatherers[0]
             t = until if at_quota else min(self.time_visible(self._claimed + need), until)
-            if t >= self._armed_at:
+            if t >= self._armed_at or (self._runtime_arrivals and self._look_later(t)):
                 return
             self._gatherers.popleft()
         elif self._idle:
@@ -375,7 +395,7 @@ class SqsQueue:
             t = self.time_visible(self._claimed + 1) if self._claimed else self.next_visible_s()
             if at_quota:
                 t = max(t, self.env.now + limits.LONG_POLL_S)
-            if t >= self._armed_at:
+            if t >= self._armed_at or (self._runtime_arrivals and self._look_later(t)):
                 return
             ev = self._idle.popleft()
         else:

@@ -359,3 +359,32 @@ def test_two_filtered_mappings_on_one_queue_lose_each_others_messages(tmp_path):
     f = tmp_path / "app.yaml"
     f.write_text(yaml.safe_dump({"resources": res}))
     assert "filtered-mappings-share-a-queue" in [x.rule for x in lint_path(f)]
+
+
+@pytest.mark.parametrize("mapping", [{}, {"batch_size": 50, "batching_window_s": 2}])
+def test_a_queue_behind_a_topic_is_consumed_like_one_fed_directly(mapping):
+    """A queue fed at run time (by a topic) cannot foresee its arrivals; its pollers must
+    still scale and fill batches as for the same traffic sent straight to the queue (a
+    regression: waiters armed for a far visibility deadline ignored new arrivals, and the
+    backlog grew to minutes)."""
+    handler = {"duration_median_s": 0.2, "duration_p99_s": 1.0, "db_queries_per_message": 0,
+               "timeout_s": 120}
+
+    def run(via_topic: bool):
+        res = {"Q": {"kind": "queue", "visibility_timeout_s": 720},
+               "M": {"kind": "mapping", "queue": "Q", "function": "F", **mapping},
+               "F": {"kind": "function", **handler},
+               "s": {"kind": "source", "target": "T" if via_topic else "Q", "rate_per_s": 20,
+                     "duration_s": 120}}
+        if via_topic:
+            res["T"] = {"kind": "topic", "subscriptions": [{"target": "Q"}]}
+        r = simulate(app(res), 1)
+        q = r.messages[r.messages["resource"] == "Q"]
+        wait = (q["first_received_s"] - q["sent_s"]).quantile(0.99)
+        inv = r.invocations[r.invocations["status"] != "throttled"]
+        return wait, inv["batch_size"].mean(), r.summary["max_concurrency"]
+
+    (w1, b1, c1), (w2, b2, c2) = run(False), run(True)
+    assert w2 < max(2 * w1, 3.0)
+    assert abs(b2 - b1) < 0.35 * b1
+    assert c2 >= 0.7 * c1
