@@ -181,6 +181,8 @@ def load_pipelines(args) -> dict[str, Scenario]:
 
     path = _existing_file(args.file, "FILE")
     overlay = None
+    if getattr(args, "application", False):
+        return _template_application(path, args)
     if getattr(args, "overlay", None):
         overlay = load_overlay(_existing_file(args.overlay, "--overlay"))
     pipelines = load_any(path, overlay=overlay)
@@ -192,6 +194,39 @@ def load_pipelines(args) -> dict[str, Scenario]:
                              f"{', '.join(pipelines)}")
         pipelines = {args.pipeline: pipelines[args.pipeline]}
     return pipelines
+
+
+def _template_application(path: Path, args) -> dict:
+    """``--application``: the template as one application, its notes on stderr."""
+    import yaml
+
+    from simlib.scenario_file import BoundedLoader, read_text
+    from simlib.template import is_template, load_document
+    from simlib.template_app import application_from_template
+
+    if not is_template(load_document(path)):
+        raise UsageError(f"--application reads a SAM or CloudFormation template; {path} is "
+                         "not one (an application file needs no flag)")
+    if args.pipeline is not None:
+        raise UsageError("--pipeline and --application do not go together: the application "
+                         "is the whole template")
+    overlay = {}
+    if getattr(args, "overlay", None):
+        ov = _existing_file(args.overlay, "--overlay")
+        loader = BoundedLoader(read_text(ov))
+        try:
+            overlay = loader.get_single_data() or {}
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--overlay {ov}: not valid YAML ({exc.problem})") from None
+        finally:
+            loader.dispose()
+        if not isinstance(overlay, dict):
+            raise UsageError(f"--overlay {ov}: a mapping of sections (workload, function, "
+                             "handler, resources, account, run)")
+    app, notes = application_from_template(path, overlay)
+    for note in notes:
+        print(f"simlib: note: {note}", file=sys.stderr)
+    return {path.stem: app}
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -480,6 +515,10 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_argument("--pipeline", metavar="NAME",
                          help="only this pipeline of a template (run: default all; sweep: "
                          "needed when the template has several)")
+    running.add_argument("--application", action="store_true",
+                         help="read a template as one application (topics, rules, "
+                         "destinations, every pipeline together) instead of one scenario "
+                         "per pipeline; what it assumes or leaves out is printed as notes")
     running.add_argument("--seed", type=int, default=0, metavar="N",
                          help="random seed; a sweep's replication r uses N + r (default 0)")
     running.add_argument("--kpis", metavar="A,B,C",
