@@ -112,6 +112,8 @@ class Facts:
     # ProvisionedPollerConfig (AWS defaults filled in); None: standard mode
     provisioned_min_pollers: int | None = None
     provisioned_max_pollers: int | None = None
+    # whether the queue's dead-letter queue is FIFO (None: none, or not known)
+    dlq_fifo: bool | None = None
 
     @classmethod
     def of_pipeline(cls, p: Pipeline, today: date | None = None) -> Facts:
@@ -125,11 +127,13 @@ class Facts:
             fifo=p.fifo, runtime=p.runtime, managed_instances=p.managed_instances, today=today,
             provisioned_min_pollers=p.provisioned_min_pollers,
             provisioned_max_pollers=p.provisioned_max_pollers,
+            dlq_fifo=p.dlq_fifo,
         )
 
     @classmethod
     def of_scenario(cls, s: Scenario, resource: str, today: date | None = None,
-                    names: tuple[str, str, str] | None = None) -> Facts:
+                    names: tuple[str, str, str] | None = None, fifo: bool = False,
+                    dlq_fifo: bool | None = None) -> Facts:
         """``names``: (function, queue, mapping) resource names, when they differ (an
         application's pipeline); else all three are ``resource``."""
         function, queue, mapping = names or (resource, resource, resource)
@@ -140,7 +144,7 @@ class Facts:
             max_receive_count=s.queue.max_receive_count,
             report_batch_item_failures=s.mapping.report_batch_item_failures,
             reserved_concurrency=s.function.reserved_concurrency,
-            max_concurrency=s.mapping.max_concurrency, fifo=False,
+            max_concurrency=s.mapping.max_concurrency, fifo=fifo, dlq_fifo=dlq_fifo,
             runtime=s.function.runtime, today=today,
             provisioned_min_pollers=(s.mapping.event_pollers or (None, None))[0],
             provisioned_max_pollers=(s.mapping.event_pollers or (None, None))[1],
@@ -286,7 +290,8 @@ def _max_concurrency_with_provisioned_mode(f: Facts) -> Finding | None:
 
 
 def _batch_without_window(f: Facts) -> Finding | None:
-    if f.batch_size <= WINDOW_REQUIRED_ABOVE_BATCH or f.batching_window_s >= 1:
+    # (a FIFO queue allows neither: fifo-batch-over-10 says so, without advising a window)
+    if f.fifo or f.batch_size <= WINDOW_REQUIRED_ABOVE_BATCH or f.batching_window_s >= 1:
         return None
     return Finding(
         f.mapping, "batch-over-10-without-window", "error",
@@ -309,6 +314,33 @@ def _fifo_batch(f: Facts) -> Finding | None:
         f"For FIFO queues the batch size is at most {FIFO_BATCH_MAX}; AWS rejects a larger "
         "one.",
         f"Set BatchSize to {FIFO_BATCH_MAX} or less.",
+    )
+
+
+def _fifo_batching_window(f: Facts) -> Finding | None:
+    if not f.fifo or f.batching_window_s <= 0:
+        return None
+    return Finding(
+        f.mapping, "fifo-batching-window", "error",
+        f"FIFO queue {f.queue} with a batching window of {_n(f.batching_window_s)} s",
+        "\"Batching window is not supported for FIFO queues\" (https://docs.aws.amazon.com/"
+        "lambda/latest/dg/services-sqs-parameters.html): AWS rejects the mapping.",
+        "Remove MaximumBatchingWindowInSeconds from the mapping.",
+    )
+
+
+def _dlq_type_mismatch(f: Facts) -> Finding | None:
+    if f.dlq_fifo is None or f.dlq_fifo == f.fifo:
+        return None
+    kind, other = ("FIFO", "standard") if f.fifo else ("standard", "FIFO")
+    return Finding(
+        f.queue, "dlq-type-mismatch", "error",
+        f"{kind} queue {f.queue} has a {other} dead-letter queue",
+        "\"The dead-letter queue of a FIFO queue must also be a FIFO queue. Similarly, the "
+        "dead-letter queue of a standard queue must also be a standard queue.\" "
+        "(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+        "sqs-dead-letter-queues.html)",
+        f"Point the RedrivePolicy at a {kind} queue.",
     )
 
 
@@ -353,6 +385,8 @@ RULES: dict[str, Callable[[Facts], Finding | None]] = {
     "max-concurrency-with-provisioned-mode": _max_concurrency_with_provisioned_mode,
     "batch-over-10-without-window": _batch_without_window,
     "fifo-batch-over-10": _fifo_batch,
+    "fifo-batching-window": _fifo_batching_window,
+    "dlq-type-mismatch": _dlq_type_mismatch,
     "deprecated-runtime": _deprecated_runtime,
     "managed-instances-not-modelled": _managed_instances,
 }
@@ -399,23 +433,44 @@ def _async_without_failure_capture(app, name: str) -> Finding | None:
     )
 
 
-def lint_application(app, today: date | None = None) -> list[Finding]:
+def lint_application(app, today: date | None = None, pipelines_too: bool = True
+                     ) -> list[Finding]:
     """Traps in an application: every pipeline's (a mapping from a queue to a function,
-    named after its resources), every function's runtime, and asynchronously invoked
-    functions that keep no record of failures."""
+    named after its resources), every function's runtime, and the application's own
+    (an asynchronously invoked function that keeps no record of failures, an SNS
+    subscription or EventBridge target without a DLQ, filtered mappings sharing a
+    queue). ``pipelines_too=False`` gives the application's own only (a template's
+    pipelines are linted from its raw facts)."""
     from simlib.engine import async_targets
 
     found: list[Finding] = []
+    if not pipelines_too:
+        return _application_findings(app, async_targets)
+    found += _pipeline_findings(app, today)
+    found += _application_findings(app, async_targets)
+    return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
+
+
+def _pipeline_findings(app, today) -> list[Finding]:
+    found: list[Finding] = []
     for m in app.of_kind("mapping"):
         scen = app.unit_scenario(m.function, queue=m.queue, mapping=m.name)
+        q = app.resources[m.queue]
+        dlq_fifo = app.resources[q.dlq].fifo if q.dlq is not None else None
         found += lint_facts(Facts.of_scenario(scen, m.name, today,
-                                              names=(m.function, m.queue, m.name)))
+                                              names=(m.function, m.queue, m.name),
+                                              fifo=q.fifo, dlq_fifo=dlq_fifo))
     linted = {m.function for m in app.of_kind("mapping")}
     for f in app.of_kind("function"):
         if f.name not in linted:
             finding = _deprecated_runtime(Facts.of_scenario(app.unit_scenario(f.name), f.name,
                                                             today))
             found += [finding] if finding else []
+    return found
+
+
+def _application_findings(app, async_targets) -> list[Finding]:
+    found: list[Finding] = []
     for name in async_targets(app):
         finding = _async_without_failure_capture(app, name)
         found += [finding] if finding else []
@@ -461,7 +516,21 @@ def lint_application(app, today: date | None = None) -> list[Finding]:
                         "eb-rule-dlq.html).",
                         "Give the target a DeadLetterConfig (an SQS queue) and alarm on it.",
                     ))
-    return sorted(found, key=lambda f: SEVERITIES.index(f.severity))
+    return found
+
+
+def _template_application_findings(path: Path) -> list[Finding]:
+    """The application-level traps of a template (topics, rules, asynchronous
+    functions), when the template reads as an application; a template the model cannot
+    read as one (what AWS would refuse is already an error of its pipelines) adds none."""
+    from simlib.errors import ScenarioError
+    from simlib.template_app import application_from_template
+
+    try:
+        app, _ = application_from_template(path)
+    except ScenarioError:
+        return []
+    return lint_application(app, pipelines_too=False)
 
 
 def lint_path(path, today: date | None = None) -> list[Finding]:
@@ -475,7 +544,8 @@ def lint_path(path, today: date | None = None) -> list[Finding]:
     path = Path(path)
     document = load_document(path)
     if is_template(document):
-        return [f for p in pipelines(document, path) for f in lint_pipeline(p, today)]
+        found = [f for p in pipelines(document, path) for f in lint_pipeline(p, today)]
+        return found + _template_application_findings(path)
     if is_application(document):
         return lint_application(load_application_file(path), today)
     return lint_scenario(load_scenario_file(path), resource=path.stem, today=today)

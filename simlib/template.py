@@ -163,6 +163,8 @@ class Pipeline:
     # ProvisionedPollerConfig (provisioned mode), AWS defaults filled in; None: standard
     provisioned_min_pollers: int | None = None
     provisioned_max_pollers: int | None = None
+    # whether the dead-letter queue is FIFO (None: no DLQ, or one outside the template)
+    dlq_fifo: bool | None = None
     notes: tuple[str, ...] = ()
     sources: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -191,10 +193,10 @@ class Pipeline:
         if self.fifo:
             raise ScenarioFileError(
                 self.template, f"Resources.{self.queue_label}", "FIFO queue", "",
-                message=f"pipeline {self.name} reads FIFO queue {self.queue_label}; the "
-                        "model simulates standard queues only (no message groups, ordering "
-                        "or deduplication), so it cannot run this pipeline. Lint still "
-                        "checks it.",
+                message=f"pipeline {self.name} reads FIFO queue {self.queue_label}; a "
+                        "pipeline on its own is a standard queue: run the template with "
+                        "--application to simulate FIFO queues (message groups, ordering, "
+                        "deduplication). Lint still checks it.",
             )
         overlay_fn = overlay.get("function") or {}
         base = {
@@ -675,6 +677,12 @@ def _queue_facts(reader: _Reader, link: _Link, facts: _Facts) -> None:
                     "maxReceiveCount", int, None)
         dlq, dlq_name = reader.target(policy.get("deadLetterTargetArn"))
         facts.values["dlq_id"] = dlq or dlq_name
+        if dlq is not None and reader.type_of(dlq) == QUEUE_TYPE:
+            dprops = reader.props(dlq)
+            flag, _ = reader.resolve(dprops.get("FifoQueue", False))
+            dname, _ = reader.resolve(dprops.get("QueueName"))
+            facts.values["dlq_fifo"] = (flag is True or str(flag).lower() == "true"
+                                        or (isinstance(dname, str) and dname.endswith(".fifo")))
 
 
 def pipelines(document: dict, path) -> list[Pipeline]:

@@ -39,6 +39,10 @@ BAD_TRAPS = {
     ("ThrottledQueue", "max-receive-count-below-5", "warning"),
     ("ThrottledFunction.Events.Throttled", "batch-over-10-without-window", "error"),
     ("FifoFunction.Events.Ordered", "fifo-batch-over-10", "error"),
+    # the same FIFO mapping has a batching window (needed above 10 on a standard queue,
+    # refused on a FIFO one) and its queue shares the standard SharedDLQ
+    ("FifoFunction.Events.Ordered", "fifo-batching-window", "error"),
+    ("OrderedQueue", "dlq-type-mismatch", "error"),
     ("OldRuntimeFunction", "deprecated-runtime", "warning"),
     ("ManagedFunction", "managed-instances-not-modelled", "warning"),
     ("BothScalingFunction.Events.Both", "max-concurrency-with-provisioned-mode", "error"),
@@ -166,9 +170,16 @@ def test_rules_that_scenarios_refuse_still_work_on_facts():
     assert [f.rule for f in lint_facts(too_long)] == ["timeout-above-visibility"]
     big = dataclasses.replace(facts, batch_size=50, batching_window_s=0.5, timeout_s=10)
     assert [f.rule for f in lint_facts(big)] == ["batch-over-10-without-window"]
-    fifo = dataclasses.replace(facts, fifo=True, batch_size=11, batching_window_s=1,
+    fifo = dataclasses.replace(facts, fifo=True, batch_size=11, batching_window_s=0,
                                timeout_s=10)
     assert [f.rule for f in lint_facts(fifo)] == ["fifo-batch-over-10"]
+    windowed = dataclasses.replace(fifo, batch_size=10, batching_window_s=2)
+    assert [f.rule for f in lint_facts(windowed)] == ["fifo-batching-window"]
+    both = dataclasses.replace(fifo, batch_size=11, batching_window_s=1)
+    assert [f.rule for f in lint_facts(both)] == ["fifo-batch-over-10", "fifo-batching-window"]
+    mixed = dataclasses.replace(facts, timeout_s=10, dlq_fifo=True)
+    assert [f.rule for f in lint_facts(mixed)] == ["dlq-type-mismatch"]
+    assert lint_facts(dataclasses.replace(mixed, fifo=True, batching_window_s=0)) == []
 
 
 def test_an_api_scenario_has_no_queue_to_lint():

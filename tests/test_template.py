@@ -301,13 +301,20 @@ Resources:
         "VisibilityTimeout": 120, "MessageRetentionPeriod": 600}
 
 
-def test_a_fifo_pipeline_is_read_but_not_run():
+def test_a_fifo_pipeline_is_read_but_not_run_on_its_own():
+    """A pipeline on its own is the short form (a standard queue); the template read as
+    one application simulates its FIFO queue."""
     p = one("fifo.yaml")
     assert p.fifo and p.queue_name == "sequence.fifo"
     with pytest.raises(ScenarioFileError, match=r"fifo\.yaml: pipeline SequenceFunction reads "
-                                                r"FIFO queue SequenceQueue; the model simulates "
-                                                r"standard queues only"):
+                                                r"FIFO queue SequenceQueue; a pipeline on its "
+                                                r"own is a standard queue: run the template "
+                                                r"with --application"):
         p.to_scenario()
+    from simlib.template_app import application_from_template
+
+    app, _ = application_from_template(DATA / "fifo.yaml")
+    assert app.resources["SequenceQueue"].fifo
     assert by_name("bad-traps.yaml")["FifoFunction"].fifo  # FifoQueue: true
 
 
