@@ -367,9 +367,14 @@ def test_the_example_application_runs_from_the_command_line(capsys, tmp_path):
                              "--kpis", "messages_sent,events_delivered,messages_dlq")
     assert code == 0, err
     summary = json.loads(out)["async-orders"]
-    # every order event reaches billing, and the orders among them shipping too
-    assert summary["events_delivered"] > 2.5 * summary["messages_sent"]
     folder = tmp_path / "async-orders"
+    e = pd.read_csv(folder / "edges.csv").set_index(["from", "to"])["delivered"]
+    # every order event reaches billing, and the orders among them shipping too
+    assert e[("OrderEvents", "Billing")] == e[("checkout", "OrderEvents")]
+    assert 0.6 < e[("OrderEvents", "Shipments")] / e[("checkout", "OrderEvents")] < 0.9
+    assert summary["messages_sent"] == e[[k for k in e.index if k[0] in (
+        "checkout", "refunds", "ledger-entries")]].sum()
+    assert summary["events_delivered"] > summary["messages_sent"]
     for frame in ("messages", "invocations", "timeseries", "cost", "edges", "resources",
                   "summary"):
         assert (folder / f"{frame}.csv").is_file(), frame
