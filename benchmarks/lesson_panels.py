@@ -18,7 +18,10 @@ the panel's default and for a few slider settings chosen to be slow:
 The lesson standard's target is 0.3 s for the panel's default on the lesson's scenario.
 
 Usage: python benchmarks/lesson_panels.py [--repeats N] [NOTEBOOK ...]
-(default: notebooks/11-async-invocation-and-destinations.ipynb)
+(default: notebooks/11-async-invocation-and-destinations.ipynb,
+notebooks/12-fan-out-sns-and-eventbridge.ipynb,
+notebooks/13-fifo-queues-and-message-groups.ipynb and
+notebooks/14-whole-application-what-if.ipynb)
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ matplotlib.use("Agg")
 import simlib
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_NOTEBOOKS = [ROOT / "notebooks" / "11-async-invocation-and-destinations.ipynb"]
+DEFAULT_NOTEBOOKS = [ROOT / "notebooks" / "11-async-invocation-and-destinations.ipynb",
+                     ROOT / "notebooks" / "12-fan-out-sns-and-eventbridge.ipynb",
+                     ROOT / "notebooks" / "13-fifo-queues-and-message-groups.ipynb",
+                     ROOT / "notebooks" / "14-whole-application-what-if.ipynb"]
 
 # Slider settings worth timing beyond the default, per lesson: the slow corners (the most
 # events, the longest drains, the most retries) that a reader can reach.
@@ -52,6 +58,26 @@ SETTINGS = {
          "failure_rate": 0.5},
         {"reserved_concurrency": 1, "maximum_event_age_s": 21_600, "rate_per_s": 6,
          "failure_rate": 0.5},
+    ],
+    "12-fan-out-sns-and-eventbridge": [
+        {"analytics_reserved": None},
+        {"analytics_reserved": None, "account_concurrency": 1000},
+        {"analytics_reserved": 2},
+    ],
+    "13-fifo-queues-and-message-groups": [
+        {"message_groups": 1},                              # the longest drain
+        {"queue": "standard"},
+        {"failure_rate": 0.05},                             # the most re-runs
+        {"poison_fraction": 0.005, "max_receive_count": 0},  # no DLQ: runs the whole hour
+        {"message_groups": 1, "poison_fraction": 0.005, "max_receive_count": 0,
+         "visibility_timeout_s": 10},
+    ],
+    "14-whole-application-what-if": [
+        {"spike_rate_per_s": 48},                                        # the most events
+        {"spike_rate_per_s": 48, "email_reserved_concurrency": 1,
+         "maximum_event_age_s": 21_600},                                 # the longest drain
+        {"spike_rate_per_s": 48, "email_reserved_concurrency": 20},
+        {"spike_rate_per_s": 48, "fulfilment_max_concurrency": 2},
     ],
 }
 

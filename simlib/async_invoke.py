@@ -27,9 +27,12 @@ while the function has concurrency to spare, when an invocation of the function 
 when a retry falls due, and takes the oldest ready events (retries that fell due first)
 until an invoke is refused. The refused invoke is one throttle: that event backs off as
 above, the others wait unattempted for the next round. So at its cap the function is
-offered one event too many per invocation that ends, and the backlog, not a storm of
-refused invokes, is what a slow function builds up. An event (or a duplicate delivery of
-it) is given up when it reaches its maximum age, not at its next retry.
+offered one event too many per round (per invocation that ends, and per retry that falls
+due), and a slow function builds up a backlog rather than a storm of refused invokes;
+but once every waiting event is backing off, a freed environment stays idle until the
+next retry falls due, as a back-off implies (after a spike the function can run below
+its cap while events wait). An event (or a duplicate delivery of it) is given up when it
+reaches its maximum age, not at its next retry.
 """
 
 from __future__ import annotations

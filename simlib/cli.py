@@ -92,7 +92,8 @@ def parse_assignment(text: str, many: bool) -> tuple[str, list]:
     """``path=value`` (``run``) or ``path=v1,v2,...`` / ``path=[v1, v2]`` (``sweep``)."""
     path, sep, raw = text.partition("=")
     path = path.strip()
-    if not sep or not path or not re.fullmatch(r"[A-Za-z_][\w.]*", path):
+    # segments are identifiers, or an application's resource names (which may hold "-")
+    if not sep or not path or not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", path):
         example = "queue.visibility_timeout_s=" + ("10,30,60" if many else "60")
         raise UsageError(f"--set {text!r}: expected PATH=VALUE{'S' if many else ''}, "
                          f"e.g. {example}")

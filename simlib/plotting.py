@@ -1085,3 +1085,1296 @@ __all__ += [
     "plot_async_queue",
     "plot_sweep_panels",
 ]
+
+
+# -- FIFO queues (lesson 13) ------------------------------------------------------------
+# These read an ApplicationResult whose queue may be an SQS FIFO queue (``fifo: true``):
+# the queue's messages are the rows of ``messages`` whose ``resource`` is the queue (their
+# MessageGroupId in ``attribute.message_group``), its levels and its consumer's the
+# ``timeseries`` rows of the queue and of the function.
+
+# KPIs of one queue and its consumer: (readable name, kind of format_value).
+FIFO_KPI_LABELS = {
+    "messages_sent": ("Messages sent to the queue (re-sends included)", "count"),
+    "messages_deduplicated": ("  of those, dropped as duplicates", "count"),
+    "messages_processed": ("Messages processed and deleted", "count"),
+    "messages_dlq": ("Messages moved to the DLQ", "count"),
+    "good_messages_dlq": ("  of those, not poison", "count"),
+    "messages_unfinished": ("Still in the queue when the run ended", "count"),
+    "duplicate_executions": ("Records run again after they had succeeded", "count"),
+    "duplicate_side_effects": ("Side effects beyond the first per message", "count"),
+    "max_concurrency": ("Busy environments, most at once", "count"),
+    "latency_p50_s": ("Latency of processed messages, p50 (s)", "seconds"),
+    "latency_p99_s": ("Latency of processed messages, p99 (s)", "seconds"),
+    "longest_in_queue_s": ("Longest a message stayed in the queue (s)", "seconds"),
+    "cost_per_million_processed_usd": ("Cost per million processed messages", "usd"),
+}
+
+
+def _queue_messages(result, queue: str) -> pd.DataFrame:
+    resources = getattr(result.application, "resources", {})
+    if queue not in resources or resources[queue].kind != "queue":
+        raise KeyError(f"no queue named {queue!r} in the application")
+    events = result.messages
+    return events[events["resource"] == queue]
+
+
+def _consumers(result, queue: str) -> list:
+    """The event source mappings that read ``queue``."""
+    return result.application.mappings_of(queue)
+
+
+def fifo_summary(result, queue: str) -> dict:
+    """What became of the messages of ``queue`` (a FIFO or a standard queue) and of its
+    consumer, as a dict of the keys of :data:`FIFO_KPI_LABELS` (numbers, for
+    :func:`fifo_kpi_table`).
+
+    ``messages_sent`` counts every send that reached the queue, a producer's re-sends
+    included; ``messages_deduplicated`` the sends a FIFO queue accepted but did not
+    deliver. ``good_messages_dlq`` counts messages moved to the dead-letter queue that
+    are not poison (they failed at random, or came along with a failing one).
+    ``duplicate_executions`` and ``duplicate_side_effects`` are the summary's
+    definitions, for this queue's consumer. ``longest_in_queue_s`` is the longest time a
+    message stayed in the queue, from its send until it was deleted, moved to the DLQ or
+    expired, or until the end of the run if it is still there (the peak of
+    ApproximateAgeOfOldestMessage, blocked groups' messages included).
+    ``max_concurrency`` is the most busy environments of the consuming function at once;
+    the cost is the whole application's bill per processed message of this queue.
+    """
+    q = _queue_messages(result, queue)
+    outcome = q["outcome"].astype(str).to_numpy()
+    dedup = (q["drop_reason"] == "deduplicated").to_numpy()
+    processed = outcome == "deleted"
+    dlq = outcome == "dlq"
+    poison = q["poison"].to_numpy(dtype=bool)
+    sent = q["sent_s"].to_numpy(dtype=float)
+    latency = (q["finished_s"].to_numpy(dtype=float) - sent)[processed]
+    finished = q["finished_s"].to_numpy(dtype=float)
+    unfinished = np.isin(outcome, ("in_queue", "in_flight"))
+    stayed = (np.where(unfinished | np.isnan(finished), float(result.end_s), finished) - sent)[~dedup]
+    mappings = _consumers(result, queue)
+    duplicates = sum(int(result.pipelines[m.name].duplicates.sum()) for m in mappings
+                     if m.name in result.pipelines)
+    functions = {m.function for m in mappings}
+    res = result.resources
+    busy = res[(res["kind"] == "function") & res["resource"].isin(functions)
+               & (res["kpi"] == "max_concurrency")]["value"]
+    n_processed = int(processed.sum())
+    usd = float(result.summary["cost_usd"])
+    return {
+        "messages_sent": len(q),
+        "messages_deduplicated": int(dedup.sum()),
+        "messages_processed": n_processed,
+        "messages_dlq": int(dlq.sum()),
+        "good_messages_dlq": int((dlq & ~poison).sum()),
+        "messages_unfinished": int(unfinished.sum()),
+        "duplicate_executions": duplicates,
+        "duplicate_side_effects": int(np.maximum(q["side_effects"].to_numpy() - 1, 0).sum()),
+        "max_concurrency": int(busy.max()) if len(busy) else 0,
+        "latency_p50_s": float(np.percentile(latency, 50)) if len(latency) else math.nan,
+        "latency_p99_s": float(np.percentile(latency, 99)) if len(latency) else math.nan,
+        "longest_in_queue_s": float(stayed.max()) if len(stayed) else math.nan,
+        "cost_per_million_processed_usd": usd / n_processed * 1e6 if n_processed else math.nan,
+    }
+
+
+def fifo_kpi_table(results, queue: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`fifo_summary` of one run (column ``value``) or of a dict ``label -> run``
+    side by side, as formatted text; ``keys`` defaults to every key of
+    :data:`FIFO_KPI_LABELS`. A summary (the dict :func:`fifo_summary` returns) may stand
+    in for a run."""
+    if isinstance(results, Mapping) and not _looks_like_summary(results):
+        runs = dict(results)
+    else:  # one run, or one summary of fifo_summary
+        runs = {"value": results}
+    if not runs:
+        raise ValueError("fifo_kpi_table needs at least one result")
+    keys = tuple(FIFO_KPI_LABELS if keys is None else keys)
+    unknown = [k for k in keys if k not in FIFO_KPI_LABELS]
+    if unknown:
+        raise KeyError(f"no FIFO KPI named {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(FIFO_KPI_LABELS)}")
+    summaries = {label: run if isinstance(run, Mapping) else fifo_summary(run, queue)
+                 for label, run in runs.items()}
+    rows = [[format_value(summaries[label][k], FIFO_KPI_LABELS[k][1]) for label in summaries]
+            for k in keys]
+    table = pd.DataFrame(rows, index=pd.Index([FIFO_KPI_LABELS[k][0] for k in keys], name="KPI"),
+                         columns=list(summaries))
+    table.columns.name = None
+    return table
+
+
+def active_groups(result, queue: str, t_s) -> np.ndarray:
+    """How many message groups of ``queue`` have a message waiting or in flight at each
+    time of ``t_s``: sent at or before t and not yet deleted, moved to the DLQ or
+    expired (deduplicated sends never count). Raises KeyError when the queue's messages
+    have no ``message_group`` attribute."""
+    q = _queue_messages(result, queue)
+    if "attribute.message_group" not in q.columns:
+        raise KeyError(f"the messages of {queue!r} have no message group")
+    q = q[q["drop_reason"] != "deduplicated"]
+    t = np.asarray(t_s, dtype=float)
+    out = np.zeros(len(t), dtype=np.int64)
+    ends = q["finished_s"].to_numpy(dtype=float)
+    ends = np.where(np.isnan(ends), np.inf, ends)
+    sent = q["sent_s"].to_numpy(dtype=float)
+    for rows in q.groupby("attribute.message_group", sort=True).indices.values():
+        s, e = np.sort(sent[rows]), np.sort(ends[rows])
+        here = np.searchsorted(s, t, side="right") - np.searchsorted(e, t, side="right")
+        out += here > 0
+    return out
+
+
+# The stacked panels of plot_fifo_queue: (column, label, unit).
+_FIFO_PANELS = (
+    ("queue_visible", "Messages waiting in the queue", "messages"),
+    ("concurrency", "Busy environments (mean over 10 s)", "environments"),
+    ("dlq_moved", "Messages moved to the DLQ, so far", "messages"),
+)
+# ...and the same, titled for the narrow left side of plot_fifo_panel
+_FIFO_PANELS_SHORT = (
+    ("queue_visible", "Waiting in the queue", "messages"),
+    ("concurrency", "Busy environments (10 s mean)", "environments"),
+    ("dlq_moved", "Moved to the DLQ, so far", "messages"),
+)
+
+
+def _fifo_levels(result, queue: str) -> pd.DataFrame:
+    ts = result.timeseries
+    qts = ts[ts["resource"] == queue]
+    if qts.empty:
+        raise KeyError(f"no queue named {queue!r} in this run")
+    functions = {m.function for m in _consumers(result, queue)}
+    if not functions:
+        raise KeyError(f"queue {queue!r} has no event source mapping")
+    fts = ts[ts["resource"].isin(functions)].groupby("t_s", sort=True)["concurrency"].sum()
+    t = qts["t_s"].to_numpy(dtype=float)
+    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    window = max(1, round(10.0 / step))
+    busy = fts.reindex(t).fillna(0.0)
+    return pd.DataFrame({
+        "t_s": t,
+        "queue_visible": qts["queue_visible"].to_numpy(dtype=float),
+        # the level flips between busy and idle each second: a 10 s mean reads better
+        "concurrency": busy.rolling(window, min_periods=1).mean().to_numpy(dtype=float),
+        "dlq_moved": qts["dlq_depth"].to_numpy(dtype=float),
+    })
+
+
+def _draw_fifo_levels(axes, levels: Mapping[str, pd.DataFrame], scale: float, panels,
+                      groups: Mapping[str, float]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for i, (label, frame) in enumerate(levels.items()):
+        for ax, (col, _, _) in zip(axes, panels):
+            ax.plot(frame["t_s"] / scale, frame[col], drawstyle="steps-post", label=label,
+                    color=PALETTE[i % len(PALETTE)], zorder=2 + 0.1 * (len(levels) - i))
+    for ax, (col, what, unit) in zip(axes, panels):
+        extra = groups if col == "concurrency" else {}
+        data_top = max([float(np.nanmax(f[col].to_numpy(), initial=0)) for f in levels.values()]
+                       + [1.0])
+        above = []
+        for k, (label, value) in enumerate(extra.items()):
+            if value > 2.0 * data_top:  # far above the data: named, not drawn
+                above.append(label)
+                continue
+            ax.axhline(value, label=label, zorder=1.8,
+                       **REFERENCE_STYLES[k % len(REFERENCE_STYLES)])
+        top = max([data_top] + [v for v in extra.values() if v <= 2.0 * data_top])
+        ax.set_ylim(-0.02 * top, 1.08 * top)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.set_ylabel(unit)
+        title = what + (f"; {', '.join(above)} above" if above else "")
+        ax.set_title(title, loc="left", fontsize=STYLE["axes.labelsize"])
+
+
+def _group_lines(name: str, groups, short: bool = False) -> dict[str, float]:
+    if groups is None:
+        return {}
+    if isinstance(groups, Mapping):
+        return _references(f"{name} groups", groups)
+    label = f"{float(groups):g} groups" if short else f"message groups ({float(groups):g})"
+    return {label: float(groups)}
+
+
+def _figure_legend(fig, axes, ncols: int = 3) -> None:
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), ncols))
+
+
+def plot_fifo_queue(results, queue: str, *, groups=None, title: str | None = None,
+                    panels: Sequence[str] | None = None):
+    """A queue and its consumer over time, one panel per unit, one line per labelled run
+    (``results``: a dict ``label -> ApplicationResult``, or one run).
+
+    Panels, top to bottom, sharing the time axis: messages waiting in the queue (visible,
+    blocked groups' messages included), busy environments of the consuming function (a
+    10 s mean) and the messages moved to the dead-letter queue so far. ``groups`` (a
+    number or ``label -> number``) draws the number of message groups on the
+    environments panel. ``panels`` picks some of ``queue_visible``, ``concurrency``,
+    ``dlq_moved``. The legend sits below the panels, outside the data. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = results if isinstance(results, Mapping) else {"run": results}
+    runs = _labelled_runs(runs, "plot_fifo_queue")
+    chosen = [p for p in _FIFO_PANELS if panels is None or p[0] in panels]
+    if not chosen:
+        raise ValueError(f"panels: choose from {', '.join(p[0] for p in _FIFO_PANELS)}")
+    levels = {label: _fifo_levels(run, queue) for label, run in runs.items()}
+    end = max(float(f["t_s"].max()) for f in levels.values())
+    scale, xlabel = _time_axis(np.array([end]))
+    with style():
+        fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
+                                 figsize=(FIGSIZE[0] + 2.5, 2.3 * len(chosen) + 1.0))
+        axes = np.atleast_1d(axes)
+        _draw_fifo_levels(axes, levels, scale, chosen, _group_lines("plot_fifo_queue", groups))
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].set_xlim(0, end / scale)
+        _figure_legend(fig, axes)
+        fig.suptitle(title if title is not None else f"{queue}: its messages and consumer",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def _behind_poison(q: pd.DataFrame) -> np.ndarray:
+    """Messages sent after a poison message of their group and before it left the queue
+    (moved to the DLQ or expired; never, if it is still there)."""
+    behind = np.zeros(len(q), dtype=bool)
+    groups = q["attribute.message_group"].to_numpy()
+    sent = q["sent_s"].to_numpy(dtype=float)
+    poison = q["poison"].to_numpy(dtype=bool)
+    left = q["finished_s"].to_numpy(dtype=float)
+    left = np.where(np.isnan(left), np.inf, left)
+    for i in np.flatnonzero(poison):
+        behind |= (groups == groups[i]) & (sent > sent[i]) & (sent < left[i]) & ~poison
+    return behind
+
+
+def plot_group_latency(results, queue: str, *,
+                       blocked_s: float | Mapping[str, float] | None = None,
+                       title: str | None = None):
+    """Each message's latency (send to delete) against its send time, one panel per
+    labelled run (``results``: a dict ``label -> ApplicationResult``, or one run).
+
+    Messages sent behind a poison message of their group (after it, while it was still in
+    the queue) are drawn apart from the rest. A message that was not processed is drawn
+    hollow at the time it spent in the queue: until it was moved to the DLQ (a poison
+    message as a cross), or until the run ended if it is still there. ``blocked_s``
+    (seconds, or ``label -> seconds`` per run), e.g. maxReceiveCount × visibility
+    timeout, draws for each poison message the earliest a message behind it can be
+    processed: a dashed line falling from the poison's first receive plus ``blocked_s``.
+    Each panel has its own y axis (seconds). Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = results if isinstance(results, Mapping) else {"run": results}
+    runs = _labelled_runs(runs, "plot_group_latency")
+    frames = {}
+    for label, run in runs.items():
+        q = _queue_messages(run, queue)
+        if "attribute.message_group" not in q.columns:
+            raise KeyError(f"the messages of {queue!r} have no message group")
+        frames[label] = (q[q["drop_reason"] != "deduplicated"], float(run.end_s))
+    end = max(float(q["sent_s"].max()) for q, _ in frames.values())
+    scale, xlabel = _time_axis(np.array([end]))
+    xlabel = xlabel.replace("time since start", "sent at, time since start")
+    with style():
+        fig, axes = plt.subplots(len(frames), 1, sharex=True, layout="constrained",
+                                 figsize=(FIGSIZE[0] + 2.5, 2.8 * len(frames) + 1.2))
+        axes = np.atleast_1d(axes)
+        for ax, (label, (q, end_s)) in zip(axes, frames.items()):
+            sent = q["sent_s"].to_numpy(dtype=float)
+            finished = q["finished_s"].to_numpy(dtype=float)
+            outcome = q["outcome"].astype(str).to_numpy()
+            in_queue = np.isin(outcome, ("in_queue", "in_flight"))
+            spent = np.where(in_queue | np.isnan(finished), end_s, finished) - sent
+            processed = outcome == "deleted"
+            poison = q["poison"].to_numpy(dtype=bool)
+            behind = _behind_poison(q)
+            for mask, style_kw, name in (
+                (processed & ~behind, {"color": PALETTE[0], "s": 10, "alpha": 0.5},
+                 "processed"),
+                (processed & behind, {"color": PALETTE[1], "s": 14},
+                 "processed, sent behind a poison message of its group"),
+                (~poison & (outcome == "dlq"),
+                 {"facecolors": "none", "edgecolors": PALETTE[3], "s": 30, "linewidths": 1.5},
+                 "not poison, moved to the DLQ (time until moved)"),
+                (~poison & in_queue, {"facecolors": "none", "edgecolors": PALETTE[5], "s": 18},
+                 "still in the queue when the run ended (time so far)"),
+                (poison, {"color": "black", "marker": "x", "s": 60, "linewidths": 2},
+                 "poison message (time until moved to the DLQ, or so far)"),
+            ):
+                if mask.any():
+                    ax.scatter(sent[mask] / scale, spent[mask], label=name, zorder=3, **style_kw)
+            block = blocked_s.get(label) if isinstance(blocked_s, Mapping) else blocked_s
+            if block is not None:
+                first = q["first_received_s"].to_numpy(dtype=float)
+                drawn = False
+                for i in np.flatnonzero(poison & ~np.isnan(first)):
+                    free_at = first[i] + float(block)
+                    xs = np.array([sent[i], free_at])
+                    ax.plot(xs / scale, free_at - xs, **THEORY_STYLE, zorder=2,
+                            label=None if drawn else
+                            f"earliest processing behind a poison message "
+                            f"(its first receive + {float(block):g} s)")
+                    drawn = True
+            ax.set_ylabel("time in the queue (s)")
+            ax.set_ylim(bottom=0)
+            ax.set_title(label, loc="left", fontsize=STYLE["axes.labelsize"])
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].set_xlim(0, end / scale)
+        _figure_legend(fig, axes, ncols=2)
+        fig.suptitle(title if title is not None else f"{queue}: time in the queue, by message",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def plot_sweep_panels_logy(frame: pd.DataFrame, x: str, ys: Sequence[str], *,
+                           logy: Iterable[str], **kwargs):
+    """:func:`plot_sweep_panels` with the panels of the columns in ``logy`` on a log y
+    scale (for a latency that spans seconds to many minutes); their limits are set from
+    the positive values drawn. Returns the Figure."""
+    logy = set(logy)
+    unknown = logy - set(ys)
+    if unknown:
+        raise KeyError(f"logy: {', '.join(map(repr, sorted(unknown)))} not among the panels")
+    fig = plot_sweep_panels(frame, x, ys, **kwargs)
+    for ax, col in zip(fig.axes, ys):
+        if col not in logy:
+            continue
+        values = np.concatenate([np.asarray(line.get_ydata(), dtype=float)
+                                 for line in ax.get_lines()] + [frame[col].to_numpy(dtype=float)])
+        values = values[np.isfinite(values) & (values > 0)]
+        ax.set_yscale("log")
+        if len(values):
+            ax.set_ylim(values.min() / 1.6, values.max() * 1.6)
+    return fig
+
+
+def plot_fifo_panel(result, queue: str, sweep: pd.DataFrame, *, x: str, y: str, series: str,
+                    point: tuple[float, float], point_series=None, groups=None,
+                    logx: bool = True, logy: bool = True,
+                    xticks: Mapping[float, str] | None = None,
+                    sweep_title: str = "Your point on the lesson's sweep",
+                    xlabel: str | None = None, ylabel: str | None = None,
+                    series_label: str | None = None, title: str | None = None):
+    """A lesson panel's figure: the run's queue and consumer (left, top to bottom:
+    messages waiting, busy environments with ``groups`` drawn, messages moved to the
+    DLQ) and the lesson's sweep (right: ``y`` against ``x``, one curve per ``series``
+    value) with the run marked as "your point" at ``point = (x, y)``. The curve of
+    ``point_series`` is drawn thicker. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
+
+    missing = [c for c in (x, y, series) if c not in sweep.columns]
+    if missing:
+        raise KeyError(f"plot_fifo_panel: no column {', '.join(map(repr, missing))} in sweep")
+    levels = {"this run": _fifo_levels(result, queue)}
+    end = float(levels["this run"]["t_s"].max())
+    scale, time_label = _time_axis(np.array([end]))
+    with style():
+        fig, axd = plt.subplot_mosaic([["waiting", "sweep"], ["busy", "sweep"], ["dlq", "sweep"]],
+                                      figsize=(WIDE_FIGSIZE[0], WIDE_FIGSIZE[1] + 1.4),
+                                      layout="constrained", width_ratios=[1.1, 1.0])
+        left = [axd["waiting"], axd["busy"], axd["dlq"]]
+        _draw_fifo_levels(left, levels, scale, _FIFO_PANELS_SHORT,
+                          _group_lines("plot_fifo_panel", groups, short=True))
+        for ax in left[1:]:
+            ax.sharex(left[0])
+        for ax in left[:-1]:
+            ax.tick_params(labelbottom=False)
+        left[-1].set_xlabel(time_label)
+        left[-1].set_xlim(0, end / scale)
+        handles, labels = left[1].get_legend_handles_labels()
+        if len(labels) > 1:  # the groups' line, named where it is drawn
+            left[1].legend(handles[1:], labels[1:], loc="upper right", fontsize="small")
+        ax = axd["sweep"]
+        for i, (key, part) in enumerate(sweep.sort_values(x).groupby(series, sort=True)):
+            mine = point_series is not None and key == point_series
+            ax.plot(part[x], part[y], marker="o", color=PALETTE[i % len(PALETTE)],
+                    linewidth=3.2 if mine else 1.4, alpha=1.0 if mine else 0.6,
+                    label=f"{key}")
+        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
+                linestyle="none", label="your point", zorder=5)
+        if logx:
+            ax.set_xscale("log")
+        if xticks:
+            ax.set_xticks(list(xticks), list(xticks.values()))
+            ax.minorticks_off()
+        values = np.append(sweep[y].to_numpy(dtype=float), float(point[1]))
+        values = values[np.isfinite(values)]
+        if logy:
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(NullLocator())  # decades only: fewer ticks, quicker
+            positive = values[values > 0]
+            if len(positive):
+                ax.set_ylim(positive.min() / 1.6, positive.max() * 1.6)
+        else:
+            top = max(1.05 * float(values.max(initial=0)), 0.05)
+            ax.set_ylim(-0.03 * top, top)
+        ax.set_xlabel(xlabel or label_for(x))
+        ax.set_ylabel(ylabel or label_for(y))
+        ax.set_title(sweep_title, fontsize=STYLE["axes.labelsize"])
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  title=series_label or label_for(series))
+        fig.suptitle(title if title is not None else f"{queue}: this run",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+__all__ += [
+    "FIFO_KPI_LABELS",
+    "active_groups",
+    "fifo_kpi_table",
+    "fifo_summary",
+    "plot_fifo_panel",
+    "plot_fifo_queue",
+    "plot_group_latency",
+    "plot_sweep_panels_logy",
+]
+
+
+# -- fan-out (lesson 12) ----------------------------------------------------------------
+# These read an ApplicationResult with an SNS topic or an EventBridge bus: each route (a
+# subscription, a rule's target) starts a *branch*, its target (a queue and the function
+# its mapping invokes, or a function invoked asynchronously) and what that consumer did
+# with the copies it received. Latency is counted from the publish (the topic's or bus's
+# row), so a delivery retried by SNS or EventBridge counts against its branch.
+
+# Columns of fanout_branches: (readable name, kind of format_value).
+FANOUT_LABELS = {
+    "consumer": ("Consumer (function)", "text"),
+    "delivered": ("Copies delivered", "count"),
+    "filtered": ("Kept out by a filter", "count"),
+    "delivery_failed": ("Deliveries given up (to the route's DLQ)", "count"),
+    "processed": ("Processed successfully", "count"),
+    "given_up": ("Given up on by the consumer", "count"),
+    "lost": ("  of those, lost (nowhere kept)", "count"),
+    "unfinished": ("Still waiting when the run ended", "count"),
+    "invocations": ("Invocations (attempts that ran)", "count"),
+    "throttles": ("Throttles (invoke attempts refused)", "count"),
+    "latency_p50_s": ("Latency from publish, p50 (s)", "seconds"),
+    "latency_p99_s": ("Latency from publish, p99 (s)", "seconds"),
+    "cost_usd": ("Branch cost (USD)", "usd"),
+}
+
+
+def _routes_of(result, name: str) -> pd.DataFrame:
+    app = getattr(result, "application", None)
+    resources = getattr(app, "resources", {})
+    if name not in resources or resources[name].kind not in ("topic", "bus"):
+        raise KeyError(f"no topic or bus named {name!r} in the application")
+    edges = result.edges
+    return edges[(edges["from"] == name) & edges["kind"].isin(["subscription", "target"])]
+
+
+def fanout_branches(result, name: str) -> pd.DataFrame:
+    """One row per branch of the topic or bus ``name`` (index ``branch``: the route's
+    target, in route order; routes to the same target are summed), columns the keys of
+    :data:`FANOUT_LABELS`, as numbers.
+
+    ``delivered`` and ``delivery_failed`` are the route's edge counts; ``filtered`` counts
+    the copies its filter policy or pattern kept out plus the messages a mapping's filter
+    deleted without an invoke.
+    What the consumer did counts the target's events that came from ``name``: a queue's
+    messages (``processed`` = deleted; given up = moved to a DLQ or expired) or a
+    function's asynchronous events (``processed`` = succeeded; given up = dropped, or
+    sent to an on-failure destination or DLQ); ``lost`` = given up and kept nowhere.
+    Latency runs from the publish to the end of successful processing. ``cost_usd`` is
+    the bill of the branch's own resources: the queue, its mappings and the consumer
+    function (all its lines; the topic's or bus's own line is not in any branch).
+    """
+    app = result.application
+    routes = _routes_of(result, name)
+    counts = routes.groupby("to", sort=False)[["delivered", "failed", "filtered"]].sum()
+    m = result.messages
+    published = m[m["resource"] == name].set_index("message_id")["sent_s"]
+    inv, cost = result.invocations, result.cost
+    rows = []
+    for target, edge in counts.iterrows():
+        spec = app.resources[target]
+        if spec.kind == "queue":
+            mappings = app.mappings_of(target)
+            consumers = [mp.function for mp in mappings]
+            owned = [target, *(mp.name for mp in mappings), *consumers]
+            gave_up = ("dlq", "expired")
+        else:
+            consumers = [target]
+            owned = [target]
+            gave_up = ("dropped", "dlq", "destination")
+        ev = m[(m["resource"] == target) & (m["origin"] == name)]
+        outcome = ev["outcome"].astype(str)
+        ok = (outcome == "deleted").to_numpy()
+        start = published.reindex(ev["parent"]).to_numpy(dtype=float)
+        latency = (ev["finished_s"].to_numpy(dtype=float) - start)[ok]
+        status = inv.loc[inv["function"].isin(consumers) & (inv["resource"] == target), "status"]
+        rows.append({
+            "branch": target,
+            "consumer": ", ".join(consumers) if consumers else "(none)",
+            "delivered": int(edge["delivered"]),
+            "filtered": int(edge["filtered"]) + int((outcome == "filtered").sum()),
+            "delivery_failed": int(edge["failed"]),
+            "processed": int(ok.sum()),
+            "given_up": int(outcome.isin(gave_up).sum()),
+            "lost": int(outcome.isin(["dropped", "expired"]).sum()),
+            "unfinished": int(outcome.isin(["in_queue", "in_flight"]).sum()),
+            "invocations": int((status != "throttled").sum()),
+            "throttles": int((status == "throttled").sum()),
+            "latency_p50_s": float(np.percentile(latency, 50)) if len(latency) else math.nan,
+            "latency_p99_s": float(np.percentile(latency, 99)) if len(latency) else math.nan,
+            "cost_usd": float(cost.loc[cost["resource"].isin(owned), "cost_usd"].sum()),
+        })
+    return pd.DataFrame(rows).set_index("branch")
+
+
+def fanout_table(results, name: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`fanout_branches` as formatted text, branches in columns and KPIs in rows.
+    ``results`` is one run, or a dict ``label -> run`` (columns ``branch · label``);
+    ``keys`` defaults to every key of :data:`FANOUT_LABELS`."""
+    runs = dict(results) if isinstance(results, Mapping) else {None: results}
+    if not runs:
+        raise ValueError("fanout_table needs at least one result")
+    keys = tuple(FANOUT_LABELS if keys is None else keys)
+    unknown = [k for k in keys if k not in FANOUT_LABELS]
+    if unknown:
+        raise KeyError(f"no fan-out KPI named {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(FANOUT_LABELS)}")
+    columns = {}
+    for label, run in runs.items():
+        frame = fanout_branches(run, name)
+        for branch, row in frame.iterrows():
+            head = branch if label is None else f"{branch} · {label}"
+            columns[head] = [row[k] if FANOUT_LABELS[k][1] == "text"
+                             else format_value(row[k], FANOUT_LABELS[k][1]) for k in keys]
+    table = pd.DataFrame(columns, index=pd.Index([FANOUT_LABELS[k][0] for k in keys],
+                                                 name="KPI"))
+    table.columns.name = None
+    return table
+
+
+def _fanout_ylabel(key: str) -> tuple[str, str]:
+    """(panel title, y label with unit) of a numeric KPI of FANOUT_LABELS."""
+    label, kind = FANOUT_LABELS[key]
+    what, _, unit = label.rpartition(" (")
+    if what:
+        return what, f"{what.lower()} ({unit.rstrip(')')})"
+    return label, f"{label.lower()} ({'events' if kind == 'count' else kind})"
+
+
+def _draw_branch_bars(ax, frames: Mapping[str, pd.DataFrame], key: str, ticks: list[str],
+                      log: bool) -> None:
+    branches = list(next(iter(frames.values())).index)
+    x = np.arange(len(branches))
+    width = 0.8 / len(frames)
+    for i, (run_label, frame) in enumerate(frames.items()):
+        values = frame.reindex(branches)[key].to_numpy(dtype=float)
+        ax.bar(x + (i - (len(frames) - 1) / 2) * width, values, width, label=run_label,
+               color=PALETTE[i % len(PALETTE)])
+    ax.set_xticks(x, ticks)
+    ax.grid(axis="x", visible=False)
+    title, ylabel = _fanout_ylabel(key)
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=STYLE["axes.labelsize"])
+
+
+def _numeric_fanout_keys(keys: Sequence[str], who: str) -> list[str]:
+    keys = list(keys)
+    bad = [k for k in keys if k not in FANOUT_LABELS or FANOUT_LABELS[k][1] == "text"]
+    if bad or not keys:
+        raise KeyError(f"{who}: no numeric fan-out KPI named "
+                       f"{', '.join(map(repr, bad)) or '(none given)'}; known: "
+                       f"{', '.join(k for k, v in FANOUT_LABELS.items() if v[1] != 'text')}")
+    return keys
+
+
+def plot_fanout_branches(results, name: str, *,
+                         kpis: Sequence[str] = ("latency_p99_s", "throttles"),
+                         log: Sequence[str] = ("latency_p50_s", "latency_p99_s"),
+                         title: str | None = None):
+    """One panel per KPI of :func:`fanout_branches` (one unit per panel), one group of
+    bars per branch and one bar per labelled run (``results``: a dict ``label -> run``,
+    or one run). KPIs named in ``log`` get a log scale (a slow branch's minutes beside
+    the others' tenths of a second). The legend sits below the panels. Returns the
+    Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = results if isinstance(results, Mapping) else {"run": results}
+    runs = _labelled_runs(runs, "plot_fanout_branches")
+    kpis = _numeric_fanout_keys(kpis, "plot_fanout_branches")
+    frames = {label: fanout_branches(run, name) for label, run in runs.items()}
+    first = next(iter(runs.values()))
+    ticks = _branch_ticks(first, list(next(iter(frames.values())).index))
+    with style():
+        fig, axes = plt.subplots(1, len(kpis), figsize=(min(6.8 * len(kpis), 17.0),
+                                                         FIGSIZE[1] + 1.2),
+                                 layout="constrained", squeeze=False)
+        for ax, key in zip(axes[0], kpis):
+            _draw_branch_bars(ax, frames, key, ticks, key in log)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+        fig.suptitle(title if title is not None else f"{name}: its branches",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def _branch_ticks(result, branches: Sequence[str]) -> list[str]:
+    """Tick labels: a queue branch as ``queue → function``, a function as its name."""
+    app = result.application
+    out = []
+    for b in branches:
+        spec = app.resources[b]
+        if spec.kind == "queue":
+            consumers = [mp.function for mp in app.mappings_of(b)]
+            out.append(f"{b}\n→ {', '.join(consumers)}" if consumers else b)
+        else:
+            out.append(b)
+    return out
+
+
+# The stacked panels of plot_burst_paths: (level, panel title, unit).
+_BURST_PANELS = (
+    ("waiting", "Events waiting to start", "events"),
+    ("oldest_age_s", "Age of the oldest waiting event", "s"),
+    ("concurrency", "Busy environments (mean over 10 s)", "environments"),
+    ("lost", "Events lost so far", "events"),
+)
+
+
+def burst_levels(result, resource: str) -> pd.DataFrame:
+    """The events of ``resource`` (a queue, or a function's asynchronous event queue)
+    over time, at the run's sampling times (``t_s``): ``waiting`` (sent and not yet
+    started: not received from the queue, or not yet run by the function, retries in
+    back-off included), ``oldest_age_s`` (the oldest waiting event's age, 0 when none
+    waits), ``concurrency`` (the consumer function's busy environments, a 10 s mean) and
+    ``lost`` (events dropped or expired so far, kept nowhere).
+    """
+    app = result.application
+    if resource not in app.resources:
+        raise KeyError(f"no resource named {resource!r} in the application")
+    spec = app.resources[resource]
+    consumers = [mp.function for mp in app.mappings_of(resource)] if spec.kind == "queue" \
+        else [resource]
+    ev = result.messages
+    ev = ev[ev["resource"] == resource]
+    sent = ev["sent_s"].to_numpy(dtype=float)
+    start = ev["first_received_s"].to_numpy(dtype=float)
+    finished = ev["finished_s"].to_numpy(dtype=float)
+    # an event that never started waited until it was given up (or to the end of the run)
+    start = np.where(np.isnan(start), np.where(np.isnan(finished), np.inf, finished), start)
+    lost_at = np.sort(finished[ev["outcome"].astype(str).isin(["dropped", "expired"])
+                               .to_numpy()])
+    ts = result.timeseries
+    fn = ts[ts["resource"] == consumers[0]] if consumers else ts[ts["resource"] == resource]
+    t = fn["t_s"].to_numpy(dtype=float)
+    waiting_mask = (sent[None, :] <= t[:, None]) & (start[None, :] > t[:, None])
+    waiting = waiting_mask.sum(axis=1)
+    first_sent = np.where(waiting_mask, sent[None, :], np.inf).min(axis=1) if len(sent) else \
+        np.full(len(t), np.inf)
+    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    busy = (fn["concurrency"].rolling(max(1, round(10.0 / step)), min_periods=1).mean()
+            .to_numpy(dtype=float) if consumers else np.zeros(len(t)))
+    return pd.DataFrame({
+        "t_s": t,
+        "waiting": waiting.astype(float),
+        "oldest_age_s": np.where(np.isfinite(first_sent), t - first_sent, 0.0),
+        "concurrency": busy,
+        "lost": np.searchsorted(lost_at, t, side="right").astype(float),
+    })
+
+
+def plot_burst_paths(paths: Mapping[str, tuple], *, maximum_event_age_s: float | None = None,
+                     capacity: float | None = None, theory=None, theory_label: str = "theory",
+                     burst: tuple[float, float] | None = None, title: str | None = None):
+    """Paths for the same traffic side by side over time, one panel per unit, sharing the
+    time axis: events waiting to start, the oldest waiting event's age (s), the
+    consumer's busy environments and the events lost so far (see :func:`burst_levels`).
+
+    ``paths`` maps a label to ``(result, resource)`` (a queue, or a function invoked
+    asynchronously). ``maximum_event_age_s`` is drawn on the age panel, ``capacity``
+    (environments) on the environments panel, ``theory = (t_s, waiting)`` dashed on the
+    waiting panel, and ``burst = (start_s, end_s)`` shaded on every panel. One legend,
+    below the panels. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(paths, Mapping) or not paths:
+        raise TypeError("plot_burst_paths expects a dict label -> (result, resource)")
+    levels = {label: burst_levels(run, resource) for label, (run, resource) in paths.items()}
+    end = max(float(f["t_s"].max()) for f in levels.values())
+    scale, xlabel = _time_axis(np.array([end]))
+    with style():
+        fig, axes = plt.subplots(len(_BURST_PANELS), 1, sharex=True, layout="constrained",
+                                 figsize=(FIGSIZE[0] + 2.5, 2.3 * len(_BURST_PANELS) + 1.2))
+        for i, (label, frame) in enumerate(levels.items()):
+            for ax, (col, _, _) in zip(axes, _BURST_PANELS):
+                ax.plot(frame["t_s"] / scale, frame[col], drawstyle="steps-post", label=label,
+                        color=PALETTE[i % len(PALETTE)],
+                        linewidth=STYLE["lines.linewidth"] + 1.2 * (len(levels) - 1 - i),
+                        zorder=2 + 0.1 * i)
+        refs = {"oldest_age_s": ({} if maximum_event_age_s is None else {
+                    f"maximum event age ({float(maximum_event_age_s):g} s)":
+                    float(maximum_event_age_s)}, 0),
+                "concurrency": ({} if capacity is None else {
+                    f"reserved concurrency ({float(capacity):g})": float(capacity)}, 1)}
+        for ax, (col, what, unit) in zip(axes, _BURST_PANELS):
+            lines, first = refs.get(col, ({}, 0))
+            for k, (label, value) in enumerate(lines.items()):
+                ax.axhline(value, label=label, zorder=1.8,
+                           **REFERENCE_STYLES[(first + k) % len(REFERENCE_STYLES)])
+            if col == "waiting" and theory is not None:
+                t_th, w_th = theory
+                ax.plot(np.asarray(t_th, dtype=float) / scale, w_th, label=theory_label,
+                        zorder=3, **THEORY_STYLE)
+            if burst is not None:
+                ax.axvspan(burst[0] / scale, burst[1] / scale, color="0.85", zorder=0,
+                           label="the burst")
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel(unit)
+            ax.set_title(what, loc="left", fontsize=STYLE["axes.labelsize"])
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].set_xlim(0, end / scale)
+        handles, labels = [], []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+        fig.suptitle(title if title is not None else "The same burst, path by path",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def plot_fanout_panel(result, baseline, name: str, sweep: pd.DataFrame, *, x: str, y: str,
+                      series: str, point: tuple[float, float], point_series=None,
+                      vline: tuple[str, float] | None = None, key: str = "latency_p99_s",
+                      labels: tuple[str, str] = ("this run", "all healthy"),
+                      xlabel: str | None = None, ylabel: str | None = None,
+                      sweep_title: str = "Your point on the lesson's sweep",
+                      series_label: str | None = None, title: str | None = None):
+    """A lesson panel's figure: the run's branches (left: ``key`` of each branch of
+    ``name``, this run beside ``baseline``, log scale for latencies) and the lesson's
+    sweep (right: ``y`` against ``x``, one curve per ``series`` value, the curve of
+    ``point_series`` thicker) with the run marked as "your point" at ``point``.
+    ``vline = (label, x)`` draws a dotted reference on the sweep. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in (x, y, series) if c not in sweep.columns]
+    if missing:
+        raise KeyError(f"plot_fanout_panel: no column {', '.join(map(repr, missing))} in sweep")
+    (key,) = _numeric_fanout_keys([key], "plot_fanout_panel")
+    # the baseline first, in the first colour, as in plot_fanout_branches's healthy run
+    frames = {labels[1]: fanout_branches(baseline, name), labels[0]: fanout_branches(result, name)}
+    ticks = _branch_ticks(result, list(frames[labels[0]].index))
+    with style():
+        fig, (left, ax) = plt.subplots(1, 2, figsize=WIDE_FIGSIZE, layout="constrained",
+                                       width_ratios=[1.1, 1.0])
+        _draw_branch_bars(left, frames, key, ticks, key.startswith("latency"))
+        left.tick_params(axis="x", labelsize=STYLE["xtick.labelsize"] - 1)
+        left.legend(loc="upper left", fontsize=STYLE["legend.fontsize"] - 1)
+        for i, (value, part) in enumerate(sweep.sort_values(x).groupby(series, sort=False)):
+            mine = point_series is not None and value == point_series
+            ax.plot(part[x], part[y], marker="o", color=PALETTE[(i + 2) % len(PALETTE)],
+                    linewidth=3.2 if mine else 1.4, alpha=1.0 if mine else 0.6,
+                    label=f"{value}")
+        if vline is not None:
+            ax.axvline(vline[1], label=vline[0], zorder=1.8, **REFERENCE_STYLES[1])
+        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
+                linestyle="none", label="your point", zorder=5)
+        top = max(1.05 * float(np.nanmax(sweep[y].to_numpy(), initial=0)), 1.1 * point[1], 0.05)
+        ax.set_ylim(-0.03 * top, top)
+        ax.set_xlabel(xlabel or label_for(x))
+        ax.set_ylabel(ylabel or label_for(y))
+        ax.set_title(sweep_title, fontsize=STYLE["axes.labelsize"])
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  title=series_label or label_for(series))
+        fig.suptitle(title if title is not None else f"{name}: this run",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+__all__ += [
+    "FANOUT_LABELS",
+    "burst_levels",
+    "fanout_branches",
+    "fanout_table",
+    "plot_burst_paths",
+    "plot_fanout_branches",
+    "plot_fanout_panel",
+]
+
+
+# -- whole application (lesson 14) ------------------------------------------------------
+# These read an Application (its wiring, before any run) or an ApplicationResult as a
+# whole: the graph as a table of edges, the resources frame as a table, the levels of
+# several branches of one run side by side, the bill per resource and service, and a
+# what-if sweep with its reference lines. A *branch* is named by the resource that holds
+# its events: a queue (its consumer is the function its mapping invokes) or a function
+# invoked asynchronously (its events wait in Lambda's own queue).
+
+def _setting(value, unit: str = "") -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}{unit}" if isinstance(value, (int, float)) else f"{value}{unit}"
+
+
+def _workload_text(w) -> str:
+    text = f"{w.pattern}: {w.rate_per_s:g}/s for {w.duration_s:g} s"
+    if w.pattern == "burst":
+        text += (f", {w.burst_rate_per_s:g}/s from {w.burst_start_s:g} s for "
+                 f"{w.burst_duration_s:g} s")
+    return text
+
+
+def _receiver_text(app, name: str) -> str:
+    """What matters about the receiving end of an edge: a function's concurrency and
+    timeout, a queue's visibility timeout and redrive."""
+    spec = app.resources[name]
+    if spec.kind == "function":
+        f = spec.function
+        return (f"reserved concurrency {_setting(f.reserved_concurrency)}, "
+                f"{f.memory_mb:,} MB, timeout {f.timeout_s:g} s")
+    if spec.kind == "queue":
+        q = spec.queue
+        text = f"visibility {q.visibility_timeout_s:g} s"
+        if spec.dlq is not None:
+            text += f", to {spec.dlq} after {q.max_receive_count} receives"
+        return text + (", FIFO" if spec.fifo else "")
+    return spec.kind
+
+
+def application_edges(app) -> pd.DataFrame:
+    """Every delivery edge of an :class:`~simlib.application.Application` as written,
+    before anything is simulated: one row per edge, columns ``from``, ``to``, ``kind``
+    (``source``, ``subscription``, ``mapping``, ``dlq``, ``on_success``, ``on_failure``,
+    ``emit``, ``target``), ``edge`` (the edge's own settings: a source's traffic, a
+    filter, a mapping's batch and maximum concurrency, a redrive's receive count, a
+    destination's retry limits) and ``receiver`` (what matters about ``to``: a
+    function's reserved concurrency, memory and timeout; a queue's visibility timeout
+    and redrive). Rows follow the resources' order, each resource's inbound edges
+    together.
+    """
+    resources = getattr(app, "resources", None)
+    if not isinstance(resources, Mapping):
+        raise TypeError(f"application_edges expects a simlib Application, got "
+                        f"{type(app).__name__}")
+    rows = []
+    for name, spec in resources.items():
+        for origin, kind in app.inbound(name):
+            o = resources[origin]
+            if kind == "source":
+                edge = _workload_text(o.workload)
+                if o.invoke:
+                    edge += f"; invoke {o.invoke}"
+                if o.attributes:
+                    edge += "; attributes " + ", ".join(
+                        f"{k}: {'/'.join(map(str, v))}" for k, v in o.attributes.items())
+            elif kind == "subscription" and o.kind == "topic":
+                subs = [s for s in o.subscriptions if s.target == name]
+                flt = subs[0].filter if subs else None
+                edge = "every message" if flt is None else f"filter policy {flt}"
+                if any(s.target == name for s in o.subscriptions) and spec.kind == "function":
+                    edge += "; asynchronous invoke"
+            elif kind == "dlq" and o.kind == "queue":
+                edge = f"after {o.queue.max_receive_count} receives (maxReceiveCount)"
+            elif kind in ("on_success", "on_failure", "dlq") and o.kind == "function":
+                a = o.async_invoke
+                edge = (f"after {a.maximum_retry_attempts} retries or "
+                        f"{a.maximum_event_age_s:g} s (maximum event age)"
+                        if kind != "on_success" else "each event that succeeded")
+            elif kind == "dlq":
+                edge = "deliveries given up"
+            else:
+                edge = ""
+            rows.append((origin, name, kind, edge, _receiver_text(app, name)))
+        for m in app.mappings_of(name) if spec.kind == "queue" else ():
+            mp = m.mapping
+            edge = (f"batch {mp.batch_size}, window {mp.batching_window_s:g} s, "
+                    f"MaximumConcurrency {_setting(mp.max_concurrency)}, "
+                    f"ReportBatchItemFailures {_setting(mp.report_batch_item_failures)}")
+            if m.filter is not None:
+                edge += f", filter {m.filter}"
+            rows.append((name, m.function, "mapping", edge, _receiver_text(app, m.function)))
+    return pd.DataFrame(rows, columns=["from", "to", "kind", "edge", "receiver"])
+
+
+# Rows of resources_table: kpi of the resources frame -> (readable name, kind).
+RESOURCE_KPI_LABELS = {
+    "received": ("received", "count"),
+    "processed": ("processed", "count"),
+    "dlq": ("to a DLQ", "count"),
+    "destination": ("to an on-failure destination", "count"),
+    "dropped": ("dropped", "count"),
+    "expired": ("expired", "count"),
+    "filtered": ("filtered out", "count"),
+    "unfinished": ("still waiting at the end", "count"),
+    "invocations": ("invocations", "count"),
+    "throttles": ("throttles", "count"),
+    "max_concurrency": ("peak busy environments", "count"),
+    "cold_starts": ("cold starts", "count"),
+    "errors": ("errors", "count"),
+    "sent": ("sent", "count"),
+}
+
+
+def resources_table(result, resources: Sequence[str] | None = None,
+                    kpis: Sequence[str] | None = None) -> pd.DataFrame:
+    """``result.resources`` (one row per resource and KPI) as a readable grid: one row per
+    resource (``resources``, in that order; default every resource), one column per KPI
+    (``kpis``, keys of :data:`RESOURCE_KPI_LABELS`; default those that are not zero for
+    every resource shown). A KPI that does not apply to a resource (a queue's
+    invocations) reads ``-``. Cells are formatted text."""
+    frame = result.resources
+    grid = frame.pivot_table(index="resource", columns="kpi", values="value", aggfunc="first",
+                             sort=False)
+    names = list(dict.fromkeys(frame["resource"])) if resources is None else list(resources)
+    missing = [n for n in names if n not in grid.index]
+    if missing:
+        raise KeyError(f"no resource named {', '.join(map(repr, missing))} in the run")
+    grid = grid.loc[names]
+    if kpis is None:
+        keys = [k for k in RESOURCE_KPI_LABELS
+                if k in grid.columns and (grid[k].fillna(0) != 0).any()]
+    else:
+        keys = list(kpis)
+        unknown = [k for k in keys if k not in RESOURCE_KPI_LABELS]
+        if unknown:
+            raise KeyError(f"no resource KPI named {', '.join(map(repr, unknown))}; known: "
+                           f"{', '.join(RESOURCE_KPI_LABELS)}")
+    cells = {RESOURCE_KPI_LABELS[k][0]: [
+        "-" if k not in grid.columns or pd.isna(v) else format_value(v, RESOURCE_KPI_LABELS[k][1])
+        for v in (grid[k] if k in grid.columns else [math.nan] * len(grid))] for k in keys}
+    table = pd.DataFrame(cells, index=pd.Index(names, name="resource"))
+    table.columns.name = None
+    return table
+
+
+_GIVEN_UP = ("dlq", "destination", "dropped", "expired")
+
+# The stacked panels of plot_application_levels: (level, panel title, unit).
+APPLICATION_PANELS = (
+    ("waiting", "Events waiting (queue: visible + in flight; asynchronous: Lambda's queue)",
+     "events"),
+    ("concurrency", "Busy environments of the branch's function (mean over 10 s)",
+     "environments"),
+    ("throttles", "Throttled invoke attempts (mean over 10 s)", "attempts per second"),
+    ("given_up", "Events given up on so far (to a DLQ, a destination, dropped, expired)",
+     "events"),
+)
+
+
+def _consumer_of(app, resource: str) -> str | None:
+    spec = app.resources[resource]
+    if spec.kind == "function":
+        return resource
+    if spec.kind == "queue":
+        mappings = app.mappings_of(resource)
+        return mappings[0].function if mappings else None
+    raise KeyError(f"{resource!r} is a {spec.kind}: a branch is a queue or a function "
+                   "invoked asynchronously")
+
+
+def application_levels(result, resource: str) -> pd.DataFrame:
+    """One branch of a run over time, at the run's sampling times (``t_s``): ``waiting``
+    (a queue's visible and in-flight messages, or the events in a function's
+    asynchronous queue, retries in back-off included), the consumer function's
+    ``concurrency`` (busy environments) and ``throttles`` (refused invoke attempts in
+    the step ending at ``t_s``), and ``given_up``: the resource's events that went to a
+    DLQ or an on-failure destination, or were dropped or expired, so far.
+
+    ``concurrency`` and ``throttles`` are means over the 10 s up to ``t_s`` (the levels
+    flip every second), ``throttles`` per second."""
+    app = result.application
+    if resource not in app.resources:
+        raise KeyError(f"no resource named {resource!r} in the application")
+    function = _consumer_of(app, resource)
+    ts = result.timeseries
+    own = ts[ts["resource"] == resource]
+    t = own["t_s"].to_numpy(dtype=float)
+    if app.resources[resource].kind == "queue":
+        waiting = (own["queue_visible"] + own["in_flight"]).to_numpy(dtype=float)
+    else:
+        waiting = own["async_backlog"].fillna(0).to_numpy(dtype=float)
+    step = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    window = max(1, round(10.0 / step))
+    if function is not None:
+        fn = ts[ts["resource"] == function]
+        busy = fn["concurrency"].rolling(window, min_periods=1).mean().to_numpy(dtype=float)
+        throttles = (fn["throttles"] / step).rolling(window, min_periods=1).mean() \
+            .to_numpy(dtype=float)
+    else:
+        busy = throttles = np.zeros(len(t))
+    ev = result.messages
+    ev = ev[ev["resource"] == resource]
+    ends = np.sort(ev.loc[ev["outcome"].astype(str).isin(_GIVEN_UP), "finished_s"]
+                   .to_numpy(dtype=float))
+    return pd.DataFrame({"t_s": t, "waiting": waiting, "concurrency": busy,
+                         "throttles": throttles,
+                         "given_up": np.searchsorted(ends, t, side="right").astype(float)})
+
+
+def _branches(branches) -> dict[str, str]:
+    if not isinstance(branches, Mapping) or not branches:
+        raise TypeError("branches: a non-empty dict label -> resource (a queue, or a function "
+                        "invoked asynchronously)")
+    return {str(k): v for k, v in branches.items()}
+
+
+def _draw_levels(axes, levels: Mapping[str, pd.DataFrame], panels, scale: float,
+                 burst: tuple[float, float] | None) -> None:
+    for i, (label, frame) in enumerate(levels.items()):
+        for ax, (col, _, _) in zip(axes, panels):
+            ax.plot(frame["t_s"] / scale, frame[col], drawstyle="steps-post", label=label,
+                    color=PALETTE[i % len(PALETTE)], zorder=2 + 0.1 * (len(levels) - i))
+    for ax, (col, what, unit) in zip(axes, panels):
+        if burst is not None:
+            ax.axvspan(burst[0] / scale, burst[1] / scale, color="0.88", zorder=0,
+                       label="the spike")
+        top = max([float(np.nanmax(f[col].to_numpy(), initial=0)) for f in levels.values()]
+                  + [1.0])
+        ax.set_ylim(-0.02 * top, 1.08 * top)
+        ax.set_ylabel(unit)
+        ax.set_title(what, loc="left", fontsize=STYLE["axes.labelsize"] - 1)
+
+
+def _figure_legend_below(fig, axes, ncols: int) -> None:
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), ncols))
+
+
+def plot_application_levels(result, branches: Mapping[str, str], *,
+                            panels: Sequence[str] | None = None,
+                            burst: tuple[float, float] | None = None,
+                            title: str | None = None):
+    """Several branches of one run over time, one panel per unit sharing the time axis
+    (see :func:`application_levels`): events waiting, busy environments and throttled
+    invoke attempts per second (10 s means), events given up on so far. ``branches`` maps a
+    label to the resource holding the branch's events (a queue, or a function invoked
+    asynchronously); one colour per branch. ``panels`` picks some of ``waiting``,
+    ``concurrency``, ``throttles``, ``given_up``; ``burst = (start_s, end_s)`` is
+    shaded on every panel. One legend, below the panels. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    branches = _branches(branches)
+    chosen = [p for p in APPLICATION_PANELS if panels is None or p[0] in panels]
+    if not chosen:
+        raise ValueError(f"panels: choose from {', '.join(p[0] for p in APPLICATION_PANELS)}")
+    levels = {label: application_levels(result, res) for label, res in branches.items()}
+    end = max(float(f["t_s"].max()) for f in levels.values())
+    scale, xlabel = _time_axis(np.array([end]))
+    with style():
+        fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
+                                 figsize=(FIGSIZE[0] + 2.5, 2.2 * len(chosen) + 1.2))
+        axes = np.atleast_1d(axes)
+        _draw_levels(axes, levels, chosen, scale, burst)
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].set_xlim(0, end / scale)
+        _figure_legend_below(fig, axes, 4)
+        fig.suptitle(title if title is not None else "The application's branches over time",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def bill_by_resource(result, groups: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """The bill (``result.cost``) in USD, one row per resource, or per group of resources
+    (``groups``: label -> resource names; a resource in no group keeps its own row), one
+    column per service that costs anything, and ``total``; rows from the most to the
+    least expensive. Numbers, not text: for asserts and :func:`plot_bill_by_resource`."""
+    cost = result.cost
+    owner = {}
+    for label, names in (groups or {}).items():
+        for n in names:
+            if n not in set(cost["resource"]):
+                raise KeyError(f"group {label!r}: no resource named {n!r} in the bill")
+            if n in owner:
+                raise ValueError(f"resource {n!r} is in two groups ({owner[n]!r}, {label!r})")
+            owner[n] = str(label)
+    rows = cost["resource"].map(lambda n: owner.get(n, n))
+    table = cost.assign(row=rows).pivot_table(index="row", columns="service",
+                                              values="cost_usd", aggfunc="sum", sort=False)
+    table = table.fillna(0.0)
+    table = table.loc[:, table.sum(axis=0) > 0]
+    table["total"] = table.sum(axis=1)
+    table = table.sort_values("total", ascending=False, kind="stable")
+    table.index.name = "resource" if not groups else "group"
+    table.columns.name = None
+    return table
+
+
+def plot_bill_by_resource(result, groups: Mapping[str, Sequence[str]] | None = None, *,
+                          per: float | None = None, per_label: str = "per million orders",
+                          title: str | None = None, ax=None):
+    """:func:`bill_by_resource` as horizontal bars stacked by service, the most expensive
+    row at the top; rows that cost nothing are left out. ``per`` scales the bill to a
+    million of something (the number of orders the run sent, say): the x axis then
+    reads "USD ``per_label``". Legend outside the bars, on the right. Returns the Figure.
+    """
+    table = bill_by_resource(result, groups)
+    table = table[table["total"] > 0]
+    services = [c for c in table.columns if c != "total"]
+    scale = 1e6 / per if per else 1.0
+    y = np.arange(len(table))[::-1]
+    with style():
+        fig, ax, owned = _new_axes(ax, (FIGSIZE[0] + 2.0, max(FIGSIZE[1], 0.55 * len(table) + 1.6)))
+        left = np.zeros(len(table))
+        for i, service in enumerate(services):
+            values = table[service].to_numpy(dtype=float) * scale
+            ax.barh(y, values, 0.7, left=left, label=service, color=PALETTE[i % len(PALETTE)])
+            left += values
+        ax.bar_label(ax.containers[-1],
+                     labels=[f"${v:,.2f}" if per else format_value(v, "usd") for v in left],
+                     padding=4, fontsize=STYLE["ytick.labelsize"])
+        ax.set_xlim(0, 1.16 * float(left.max(initial=0)) or 1.0)
+        ax.set_yticks(y, list(table.index))
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(f"USD {per_label}" if per else "USD (the run)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="service")
+        ax.set_title(title if title is not None else "The bill by resource and service")
+    return _detach(fig, owned)
+
+
+def plot_whatif_sweep(frame: pd.DataFrame, x: str, ys: Sequence[str], *,
+                      ci: Mapping[str, tuple[str, str]] | None = None,
+                      vlines: Mapping[str, float] | None = None,
+                      hlines: Mapping[str, Mapping[str, float]] | None = None,
+                      ylabels: Sequence[str] | None = None, logy: Sequence[str] = (),
+                      xlabel: str | None = None, titles: Sequence[str] | None = None,
+                      suptitle: str | None = None):
+    """A what-if sweep: several KPIs against one setting, side by side (one unit per
+    panel), points joined, ``ci`` (y -> (low, high) columns) shaded. ``vlines``
+    (label -> x) are drawn on every panel (a theory's threshold, the template's value),
+    ``hlines`` (y -> {label: value}) on one panel (a target). Panels named in ``logy``
+    get a log scale, the others start at zero. One legend for the figure, below the
+    panels. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    ys = list(ys)
+    ci = dict(ci or {})
+    missing = [c for c in [x, *ys, *(c for pair in ci.values() for c in pair)]
+               if c not in frame.columns]
+    if missing:
+        raise KeyError(f"plot_whatif_sweep: no column {', '.join(map(repr, missing))}")
+    positions = _references("plot_whatif_sweep vlines", vlines)
+    frame = frame.sort_values(x)
+    width = FIGSIZE[0] if len(ys) == 1 else min(5.6 * len(ys), WIDE_FIGSIZE[0] + 3)
+    with style():
+        fig, axes = plt.subplots(1, len(ys), figsize=(width, FIGSIZE[1] + 0.6),
+                                 layout="constrained", squeeze=False)
+        axes = axes[0]
+        for j, (ax, col) in enumerate(zip(axes, ys)):
+            ax.plot(frame[x], frame[col], marker="o", color=PALETTE[0], label="simulated (mean)")
+            if col in ci:
+                lo, hi = ci[col]
+                low = frame[lo].to_numpy(dtype=float)
+                if col in logy:  # a band down to zero has no place on a log axis
+                    low = np.where(low > 0, low, np.nan)
+                ax.fill_between(frame[x], low, frame[hi], color=PALETTE[0], alpha=0.18,
+                                linewidth=0, label="95 % interval")
+            levels = _references("plot_whatif_sweep hlines", (hlines or {}).get(col))
+            _draw_references(ax, {}, positions)
+            for k, (label, value) in enumerate(levels.items()):
+                ax.axhline(value, label=label, zorder=1.8,
+                           **REFERENCE_STYLES[(len(positions) + k) % len(REFERENCE_STYLES)])
+            if col in logy:
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(bottom=0)
+            ax.set_xlabel(xlabel or label_for(x))
+            ax.set_ylabel(ylabels[j] if ylabels else label_for(col))
+            if titles:
+                ax.set_title(titles[j], fontsize=STYLE["axes.labelsize"])
+        _figure_legend_below(fig, axes, 5)
+        if suptitle:
+            fig.suptitle(suptitle, fontsize=STYLE["axes.titlesize"],
+                         fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+def plot_application_panel(result, branches: Mapping[str, str], sweep: pd.DataFrame, *,
+                           x: str, y: str, point: tuple[float, float],
+                           vlines: Mapping[str, float] | None = None,
+                           burst: tuple[float, float] | None = None,
+                           xlabel: str | None = None, ylabel: str | None = None,
+                           sweep_title: str = "Your point on the lesson's sweep",
+                           title: str | None = None):
+    """A lesson panel's figure: the run's branches over time (left: events waiting above,
+    events given up on below, one colour per branch) and the lesson's sweep (right:
+    ``y`` against ``x``, with ``vlines``) with the run marked as "your point" at
+    ``point = (x, y)``. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in (x, y) if c not in sweep.columns]
+    if missing:
+        raise KeyError(f"plot_application_panel: no column {', '.join(map(repr, missing))} "
+                       "in sweep")
+    branches = _branches(branches)
+    levels = {label: application_levels(result, res) for label, res in branches.items()}
+    end = max(float(f["t_s"].max()) for f in levels.values())
+    scale, time_label = _time_axis(np.array([end]))
+    chosen = [p for p in APPLICATION_PANELS if p[0] in ("waiting", "given_up")]
+    chosen = [(col, what.split(" (")[0], unit) for col, what, unit in chosen]
+    with style():
+        fig, axd = plt.subplot_mosaic([["waiting", "sweep"], ["given_up", "sweep"]],
+                                      figsize=WIDE_FIGSIZE, layout="constrained",
+                                      width_ratios=[1.1, 1.0])
+        left = [axd["waiting"], axd["given_up"]]
+        _draw_levels(left, levels, chosen, scale, burst)
+        axd["given_up"].sharex(axd["waiting"])
+        axd["waiting"].tick_params(labelbottom=False)
+        axd["given_up"].set_xlabel(time_label)
+        axd["given_up"].set_xlim(0, end / scale)
+        _figure_legend_below(fig, left, 4)
+        ax = axd["sweep"]
+        part = sweep.sort_values(x)
+        ax.plot(part[x], part[y], marker="o", color=PALETTE[0], label="the lesson's sweep")
+        _draw_references(ax, {}, _references("plot_application_panel vlines", vlines))
+        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
+                linestyle="none", label="your point", zorder=5)
+        top = max(1.05 * float(np.nanmax(part[y].to_numpy(), initial=0)), 1.1 * point[1], 0.05)
+        ax.set_ylim(-0.03 * top, top)
+        ax.set_xlabel(xlabel or label_for(x))
+        ax.set_ylabel(ylabel or label_for(y))
+        ax.set_title(sweep_title, fontsize=STYLE["axes.labelsize"])
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.suptitle(title if title is not None else "This run",
+                     fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
+    return _detach(fig, True)
+
+
+__all__ += [
+    "APPLICATION_PANELS",
+    "RESOURCE_KPI_LABELS",
+    "application_edges",
+    "application_levels",
+    "bill_by_resource",
+    "plot_application_levels",
+    "plot_application_panel",
+    "plot_bill_by_resource",
+    "plot_whatif_sweep",
+    "resources_table",
+]

@@ -700,3 +700,564 @@ def test_async_panel_one_unit_per_axis_and_your_point(async_kept):
     with pytest.raises(KeyError, match="no column 'nope'"):
         plotting.plot_async_panel(async_kept, ASYNC_FN, frame, x="nope", y="dropped",
                                   series="rc", point=(60, 0.2))
+
+
+# -- fan-out (lesson 12's helpers) ------------------------------------------------------
+
+_FAST = {"duration_median_s": 0.05, "duration_p99_s": 0.1, "db_queries_per_message": 0,
+         "timeout_s": 5}
+
+
+def _fanout_app(router: dict) -> simlib.Application:
+    """20 s of 10 events/s, amounts 10 or 500, to ``T``: a queue branch ``Q`` (mapping ``M``,
+    function ``F``), an asynchronous function ``A`` that can run 1 event a second with a
+    60 s maximum age (it throttles and drops), and a queue ``Big`` (function ``FB``) whose
+    route keeps out amounts under 100."""
+    return simlib.Application.from_dict({"resources": {
+        "src": {"kind": "source", "target": "T", "rate_per_s": 10, "duration_s": 20,
+                "attributes": {"amount": [10, 500]}},
+        "T": router,
+        "Q": {"kind": "queue"}, "M": {"kind": "mapping", "queue": "Q", "function": "F"},
+        "F": {"kind": "function", **_FAST},
+        "A": {"kind": "function", "duration_distribution": "constant", "duration_median_s": 1.0,
+              "cpu_fraction": 0.0, "db_queries_per_message": 0, "reserved_concurrency": 1,
+              "timeout_s": 5, "async": {"maximum_event_age_s": 60, "duplicate_rate": 0.0}},
+        "Big": {"kind": "queue"}, "MB": {"kind": "mapping", "queue": "Big", "function": "FB"},
+        "FB": {"kind": "function", **_FAST},
+    }})
+
+
+_BIG = {"amount": [{"numeric": [">=", 100]}]}
+
+
+@pytest.fixture(scope="module")
+def fanout_run():
+    return simlib.simulate(_fanout_app({"kind": "topic", "subscriptions": [
+        {"target": "Q"}, {"target": "A"}, {"target": "Big", "filter": _BIG}]}), 1)
+
+
+def test_fanout_branches_counts_agree_with_the_frames(fanout_run):
+    r = fanout_run
+    b = plotting.fanout_branches(r, "T")
+    assert list(b.index) == ["Q", "A", "Big"] and b.index.name == "branch"
+    assert list(b.columns) == list(plotting.FANOUT_LABELS)
+    assert list(b["consumer"]) == ["F", "A", "FB"]
+    m = r.messages
+    published = m[m["resource"] == "T"].set_index("message_id")
+    n, big = len(published), int((published["attribute.amount"] >= 100).sum())
+    assert 0 < big < n
+    assert b.loc["Q", "delivered"] == b.loc["A", "delivered"] == n
+    assert (b.loc["Big", "delivered"], b.loc["Big", "filtered"]) == (big, n - big)
+    for branch, row in b.iterrows():
+        assert row["processed"] + row["given_up"] + row["unfinished"] == row["delivered"], branch
+    a = m[m["resource"] == "A"]
+    assert b.loc["A", "lost"] == int((a["outcome"] == "dropped").sum()) > 0
+    assert b.loc["A", "throttles"] > 0 and b.loc["Q", "lost"] == 0
+    inv = r.invocations
+    assert b.loc["A", "invocations"] == int(((inv["function"] == "A") & (inv["status"] != "throttled")).sum())
+    ok = a[a["outcome"] == "deleted"]
+    latency = ok["finished_s"].to_numpy() - published.loc[ok["parent"], "sent_s"].to_numpy()
+    assert b.loc["A", "latency_p99_s"] == pytest.approx(float(pd.Series(latency).quantile(0.99)))
+    cost = r.cost
+    assert b.loc["Q", "cost_usd"] == pytest.approx(
+        float(cost.loc[cost["resource"].isin(["Q", "M", "F"]), "cost_usd"].sum()))
+    with pytest.raises(KeyError, match="no topic or bus named 'Q'"):
+        plotting.fanout_branches(r, "Q")
+
+
+def test_fanout_branches_of_a_bus_sum_routes_to_one_target_and_count_mapping_filters():
+    r = simlib.simulate(_fanout_app({"kind": "bus", "rules": [
+        {"pattern": None, "targets": [{"target": "Q"}, {"target": "A"}, {"target": "Big"}]},
+        {"pattern": _BIG, "targets": [{"target": "Q"}]}]}).with_changes(
+        {"resources.MB.filter": _BIG}), 1)
+    b = plotting.fanout_branches(r, "T")
+    published = r.messages[r.messages["resource"] == "T"]
+    n, big = len(published), int((published["attribute.amount"] >= 100).sum())
+    assert list(b.index) == ["Q", "A", "Big"]
+    assert (b.loc["Q", "delivered"], b.loc["Q", "filtered"]) == (n + big, n - big)
+    # the mapping's filter deletes the small amounts without an invoke: counted as filtered
+    assert (b.loc["Big", "delivered"], b.loc["Big", "filtered"]) == (n, n - big)
+    assert b.loc["Big", "processed"] == big
+    assert 0 < b.loc["Big", "invocations"] <= big  # a batch may hold several wanted messages
+
+
+def test_fanout_table_formats_and_rejects_unknown_keys(fanout_run):
+    b = plotting.fanout_branches(fanout_run, "T")
+    table = plotting.fanout_table(fanout_run, "T")
+    assert list(table.columns) == ["Q", "A", "Big"] and table.index.name == "KPI"
+    assert list(table.index) == [label for label, _ in plotting.FANOUT_LABELS.values()]
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    assert table.loc["Copies delivered", "Q"] == f"{b.loc['Q', 'delivered']:,}"
+    assert table.loc["Consumer (function)", "Big"] == "FB"
+    both = plotting.fanout_table({"one": fanout_run, "two": fanout_run}, "T", ["lost"])
+    assert list(both.columns) == [f"{x} · {run}" for run in ("one", "two") for x in ("Q", "A", "Big")]
+    with pytest.raises(KeyError, match="no fan-out KPI named 'bogus'"):
+        plotting.fanout_table(fanout_run, "T", ["lost", "bogus"])
+    with pytest.raises(ValueError, match="at least one result"):
+        plotting.fanout_table({}, "T")
+
+
+def test_fanout_branches_figure_one_unit_per_panel(fanout_run):
+    open_before = plt.get_fignums()
+    fig = plotting.plot_fanout_branches({"one": fanout_run, "two": fanout_run}, "T", title="Fan")
+    assert plt.get_fignums() == open_before
+    assert fig.get_suptitle() == "Fan"
+    latency, throttles = fig.axes
+    assert latency.get_ylabel() == "latency from publish, p99 (s)" and latency.get_yscale() == "log"
+    assert throttles.get_ylabel() == "throttles (invoke attempts refused)"
+    assert throttles.get_yscale() == "linear" and throttles.get_ylim()[0] == 0
+    assert [t.get_text() for t in latency.get_xticklabels()] == ["Q\n→ F", "A", "Big\n→ FB"]
+    assert len(latency.patches) == 6  # 3 branches x 2 runs
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["one", "two"]
+    with pytest.raises(KeyError, match="no numeric fan-out KPI named 'consumer'"):
+        plotting.plot_fanout_branches(fanout_run, "T", kpis=["consumer"])
+
+
+def test_burst_levels_follow_the_events(fanout_run):
+    a = plotting.burst_levels(fanout_run, "A")
+    q = plotting.burst_levels(fanout_run, "Q")
+    assert list(a.columns) == ["t_s", "waiting", "oldest_age_s", "concurrency", "lost"]
+    events = fanout_run.messages[fanout_run.messages["resource"] == "A"]
+    assert a["lost"].iloc[-1] == int((events["outcome"] == "dropped").sum())
+    assert a["lost"].is_monotonic_increasing and a["waiting"].max() > 50
+    assert a["oldest_age_s"].max() <= 60 + 1e-9  # given up at its maximum age
+    assert a["concurrency"].max() <= 1 + 1e-9 and (a["oldest_age_s"] >= 0).all()
+    assert q["lost"].max() == 0 and q["waiting"].max() < a["waiting"].max()
+    with pytest.raises(KeyError, match="no resource named 'Nope'"):
+        plotting.burst_levels(fanout_run, "Nope")
+
+
+def test_burst_paths_figure_one_unit_per_panel(fanout_run):
+    t = [0.0, 10.0, 20.0]
+    fig = plotting.plot_burst_paths({"queue": (fanout_run, "Q"), "async": (fanout_run, "A")},
+                                    maximum_event_age_s=60, capacity=1, theory=(t, [0, 90, 180]),
+                                    burst=(5.0, 15.0), title="Burst")
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["events", "s", "environments", "events"]
+    assert axes[-1].get_xlabel() == "time since start (s)"
+    assert all(ax.get_xlabel() == "" for ax in axes[:-1])
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "queue", "async", "theory", "the burst", "maximum event age (60 s)",
+        "reserved concurrency (1)"]
+    with pytest.raises(TypeError, match="label -> \\(result, resource\\)"):
+        plotting.plot_burst_paths({})
+
+
+def test_fanout_panel_branches_beside_the_baseline_and_your_point(fanout_run):
+    sweep = pd.DataFrame({"work_s": [1, 2, 1, 2], "p99": [1.0, 1.0, 1.0, 5.0],
+                          "who": ["reserved", "reserved", "none", "none"]})
+    fig = plotting.plot_fanout_panel(
+        fanout_run, fanout_run, "T", sweep, x="work_s", y="p99", series="who", point=(2, 4.0),
+        point_series="none", vline=("full", 1.5), ylabel="worst p99 (s)", title="Panel")
+    left, right = fig.axes
+    assert left.get_ylabel() == "latency from publish, p99 (s)" and left.get_yscale() == "log"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["all healthy", "this run"]
+    assert right.get_ylabel() == "worst p99 (s)"
+    assert [t.get_text() for t in right.get_legend().get_texts()] == [
+        "reserved", "none", "full", "your point"]
+    (star,) = [line for line in right.get_lines() if line.get_label() == "your point"]
+    assert list(star.get_xdata()) == [2] and list(star.get_ydata()) == [4.0]
+    widths = {line.get_label(): line.get_linewidth() for line in right.get_lines()}
+    assert widths["none"] > widths["reserved"]
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_fanout_panel(fanout_run, fanout_run, "T", sweep, x="nope", y="p99",
+                                   series="who", point=(1, 1.0))
+
+
+# -- FIFO queues (lesson 13's helpers) ---------------------------------------------------
+
+FIFO_Q = "Q"
+
+
+def _fifo_app(*, fifo: bool = True, dlq: bool = True, groups: int = 3, poison: float = 0.03,
+              resend: float = 0.0) -> simlib.Application:
+    """40 s of 10 orders/s in ``groups`` message groups, 0.25 s each (so 3 groups are busy most
+    of the time and batches hold several orders), a share of them poison, a 10 s visibility
+    timeout and 2 receives before the DLQ ``D`` (or no redrive policy, and a 2-minute drain)."""
+    queue = {"kind": "queue", "fifo": fifo, "visibility_timeout_s": 10}
+    resources = {
+        "src": {"kind": "source", "target": FIFO_Q, "rate_per_s": 10, "duration_s": 40,
+                "message_groups": groups, "poison_fraction": poison,
+                "duplicate_send_rate": resend},
+        FIFO_Q: queue,
+        "M": {"kind": "mapping", "queue": FIFO_Q, "function": "F"},
+        "F": {"kind": "function", "duration_distribution": "constant", "duration_median_s": 0.25,
+              "cpu_fraction": 0.0, "db_queries_per_message": 0, "timeout_s": 5},
+    }
+    if dlq:
+        queue.update(max_receive_count=2, dlq="D")
+        resources["D"] = {"kind": "queue", "fifo": fifo}
+    else:
+        queue["max_receive_count"] = None
+    return simlib.Application.from_dict({"resources": resources, "run": {"drain_s": 120}})
+
+
+@pytest.fixture(scope="module")
+def fifo_dlq():
+    return simlib.simulate(_fifo_app(), seed=1)
+
+
+@pytest.fixture(scope="module")
+def fifo_stuck():
+    return simlib.simulate(_fifo_app(dlq=False), seed=1)
+
+
+def _queue_rows(result):
+    return result.messages[result.messages["resource"] == FIFO_Q]
+
+
+def test_fifo_summary_counts_agree_with_the_frames(fifo_dlq, fifo_stuck):
+    for result in (fifo_dlq, fifo_stuck):
+        s = plotting.fifo_summary(result, FIFO_Q)
+        q = _queue_rows(result)
+        outcome = q["outcome"].astype(str)
+        assert s["messages_sent"] == len(q) == result.summary["messages_sent"]
+        assert s["messages_deduplicated"] == 0
+        assert (s["messages_processed"] + s["messages_dlq"] + s["messages_unfinished"]
+                == s["messages_sent"])
+        assert s["good_messages_dlq"] == int(((outcome == "dlq") & ~q["poison"]).sum())
+        assert s["duplicate_side_effects"] == result.summary["duplicate_side_effects"]
+        assert s["duplicate_executions"] == result.summary["duplicate_executions"]
+        assert s["max_concurrency"] == result.summary["max_concurrency"] <= 3
+        processed = q[outcome == "deleted"]
+        latency = processed["finished_s"] - processed["sent_s"]
+        assert s["latency_p99_s"] == pytest.approx(float(latency.quantile(0.99)))
+        assert s["longest_in_queue_s"] >= float(latency.max())
+        assert s["cost_per_million_processed_usd"] == pytest.approx(
+            result.summary["cost_usd"] / s["messages_processed"] * 1e6)
+    kept, stuck = (plotting.fifo_summary(r, FIFO_Q) for r in (fifo_dlq, fifo_stuck))
+    # the DLQ run reaches every branch: poison and good messages dead-lettered, re-runs
+    assert kept["messages_dlq"] > kept["good_messages_dlq"] > 0
+    assert kept["duplicate_side_effects"] > 0 and kept["messages_unfinished"] == 0
+    # without a redrive policy, messages are stuck: their stay counts up to the end of the run
+    q = _queue_rows(fifo_stuck)
+    waiting = q[q["outcome"].astype(str).isin(["in_queue", "in_flight"])]
+    assert stuck["messages_unfinished"] == len(waiting) > 0 and stuck["messages_dlq"] == 0
+    assert stuck["longest_in_queue_s"] == pytest.approx(
+        fifo_stuck.end_s - float(waiting["sent_s"].min()))
+
+
+def test_fifo_summary_counts_deduplicated_sends_and_rejects_an_unknown_queue():
+    fifo = simlib.simulate(_fifo_app(poison=0.0, resend=0.2), seed=1)
+    standard = simlib.simulate(_fifo_app(fifo=False, poison=0.0, resend=0.2), seed=1)
+    s, std = (plotting.fifo_summary(r, FIFO_Q) for r in (fifo, standard))
+    q = _queue_rows(fifo)
+    assert s["messages_deduplicated"] == int((q["drop_reason"] == "deduplicated").sum()) > 0
+    assert s["messages_processed"] == s["messages_sent"] - s["messages_deduplicated"]
+    assert std["messages_deduplicated"] == 0 and std["messages_sent"] == s["messages_sent"]
+    with pytest.raises(KeyError, match="no queue named 'F'"):
+        plotting.fifo_summary(fifo, "F")  # a function, not a queue
+
+
+def test_fifo_kpi_table_formats_and_rejects_unknown_keys(fifo_dlq, fifo_stuck):
+    s = plotting.fifo_summary(fifo_dlq, FIFO_Q)
+    table = plotting.fifo_kpi_table(fifo_dlq, FIFO_Q)
+    labels = plotting.FIFO_KPI_LABELS
+    assert list(table.columns) == ["value"] and table.index.name == "KPI"
+    assert list(table.index) == [label for label, _ in labels.values()]
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    for key, (label, kind) in labels.items():
+        assert table.loc[label, "value"] == format_value(s[key], kind)
+    assert plotting.fifo_kpi_table(s, FIFO_Q).equals(table)  # a summary stands in for its run
+    both = plotting.fifo_kpi_table({"DLQ": fifo_dlq, "none": fifo_stuck}, FIFO_Q,
+                                   ["messages_unfinished", "messages_dlq"])
+    assert list(both.columns) == ["DLQ", "none"]
+    assert list(both.index) == ["Still in the queue when the run ended", "Messages moved to the DLQ"]
+    assert both.loc["Messages moved to the DLQ", "none"] == "0"
+    with pytest.raises(KeyError, match="no FIFO KPI named 'bogus'"):
+        plotting.fifo_kpi_table(fifo_dlq, FIFO_Q, ["messages_sent", "bogus"])
+    with pytest.raises(ValueError, match="at least one result"):
+        plotting.fifo_kpi_table({}, FIFO_Q)
+
+
+def test_active_groups_counts_groups_with_work_and_bounds_concurrency(fifo_dlq):
+    fn = fifo_dlq.timeseries[fifo_dlq.timeseries["resource"] == "F"]
+    active = plotting.active_groups(fifo_dlq, FIFO_Q, fn["t_s"])
+    assert len(active) == len(fn) and active.max() == 3 and active[0] == 0  # nothing sent at t=0
+    assert (fn["concurrency"].to_numpy() <= active).all()  # one batch per group with work
+    q = _queue_rows(fifo_dlq)
+    for t in (5.0, 17.5, 33.0):  # counted by hand from the frame
+        ends = q["finished_s"].fillna(math.inf)
+        mine = q[(q["sent_s"] <= t) & (ends > t)]
+        assert plotting.active_groups(fifo_dlq, FIFO_Q, [t])[0] == mine[
+            "attribute.message_group"].nunique()
+    one_group = simlib.simulate(_fifo_app(fifo=False, groups=1, poison=0.0), seed=1)
+    with pytest.raises(KeyError, match="no message group"):
+        plotting.active_groups(one_group, FIFO_Q, [1.0])
+
+
+def test_fifo_queue_figure_one_unit_per_panel(fifo_dlq, fifo_stuck):
+    open_before = plt.get_fignums()
+    fig = plotting.plot_fifo_queue({"DLQ": fifo_dlq, "none": fifo_stuck}, FIFO_Q, groups=3,
+                                   title="A FIFO queue")
+    assert plt.get_fignums() == open_before
+    assert fig.get_suptitle() == "A FIFO queue"
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["messages", "environments", "messages"]
+    assert axes[-1].get_xlabel().startswith("time since start")
+    assert all(ax.get_xlabel() == "" for ax in axes[:-1])  # one shared time axis
+    assert [len(ax.get_lines()) for ax in axes] == [2, 3, 2]  # runs, plus the groups' line
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["DLQ", "none", "message groups (3)"]
+    # a line far above the data is named in the panel's title, not drawn
+    far = plotting.plot_fifo_queue(fifo_dlq, FIFO_Q, groups=100, panels=["concurrency"])
+    (ax,) = far.axes
+    assert len(ax.get_lines()) == 1 and "message groups (100) above" in ax.get_title(loc="left")
+    with pytest.raises(ValueError, match="panels"):
+        plotting.plot_fifo_queue(fifo_dlq, FIFO_Q, panels=["bogus"])
+
+
+def test_group_latency_figure_marks_poison_blocks_and_stuck_messages(fifo_dlq, fifo_stuck):
+    fig = plotting.plot_group_latency({"DLQ": fifo_dlq, "none": fifo_stuck}, FIFO_Q,
+                                      blocked_s={"DLQ": 20})
+    top, bottom = fig.axes
+    assert top.get_ylabel() == bottom.get_ylabel() == "time in the queue (s)"
+    assert [top.get_title(loc="left"), bottom.get_title(loc="left")] == ["DLQ", "none"]
+    q = _queue_rows(fifo_dlq)
+    received_poison = int((q["poison"] & q["first_received_s"].notna()).sum())
+    assert len(top.get_lines()) == received_poison > 0 and len(bottom.get_lines()) == 0
+    kinds = {c.get_label() for c in top.collections}
+    assert {"processed", "processed, sent behind a poison message of its group",
+            "poison message (time until moved to the DLQ, or so far)"} <= kinds
+    assert "still in the queue when the run ended (time so far)" in {
+        c.get_label() for c in bottom.collections}
+    # each dashed line falls from the poison's first receive + blocked_s to zero
+    line = top.get_lines()[0]
+    xs, ys = line.get_xdata(), line.get_ydata()
+    assert ys[-1] == pytest.approx(0.0) and ys[0] - ys[-1] == pytest.approx(xs[-1] - xs[0])
+    with pytest.raises(KeyError, match="no message group"):
+        plotting.plot_group_latency(simlib.simulate(_fifo_app(fifo=False, groups=1, poison=0.0),
+                                                    seed=1), FIFO_Q)
+
+
+def test_sweep_panels_logy_puts_only_the_chosen_panels_on_a_log_scale():
+    frame = _sweep_frame()
+    fig = plotting.plot_sweep_panels_logy(frame, "age_s", ["dropped", "cost"], series="rc",
+                                          logy=["cost"])
+    lin, log = fig.axes
+    assert lin.get_yscale() == "linear" and log.get_yscale() == "log"
+    low, high = log.get_ylim()
+    assert 0 < low < frame["cost"].min() and high > frame["cost"].max()
+    with pytest.raises(KeyError, match="logy"):
+        plotting.plot_sweep_panels_logy(frame, "age_s", ["dropped"], series="rc", logy=["cost"])
+
+
+def test_fifo_panel_one_unit_per_axis_and_your_point(fifo_dlq):
+    frame = _sweep_frame()
+    fig = plotting.plot_fifo_panel(fifo_dlq, FIFO_Q, frame, x="age_s", y="cost", series="rc",
+                                   point=(120, 3.5), point_series=2, groups=3,
+                                   xlabel="message groups", ylabel="p99 (s)", title="Panel")
+    sweep = next(ax for ax in fig.axes if ax.get_legend() is not None and ax.get_xscale() == "log")
+    left = sorted((ax for ax in fig.axes if ax is not sweep), key=lambda ax: -ax.get_position().y0)
+    assert [ax.get_ylabel() for ax in left] == ["messages", "environments", "messages"]
+    assert left[-1].get_xlabel().startswith("time since start")
+    assert any(line.get_label() == "3 groups" for line in left[1].get_lines())
+    assert sweep.get_yscale() == "log" and sweep.get_ylabel() == "p99 (s)"
+    assert [t.get_text() for t in sweep.get_legend().get_texts()] == ["1", "2", "your point"]
+    (star,) = [line for line in sweep.get_lines() if line.get_label() == "your point"]
+    assert list(star.get_xdata()) == [120] and list(star.get_ydata()) == [3.5]
+    widths = {line.get_label(): line.get_linewidth() for line in sweep.get_lines()}
+    assert widths["2"] > widths["1"]  # the run's own curve stands out
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_fifo_panel(fifo_dlq, FIFO_Q, frame, x="nope", y="cost", series="rc",
+                                 point=(60, 1.0))
+
+
+# -- whole application (lesson 14's helpers) --------------------------------------------
+
+APP_BRANCHES = {"queue": "Work", "async": "Mailer"}
+
+
+def _whole_app() -> simlib.Application:
+    """A topic fanning out to a queue (redrive to a DLQ, a mapping to a function capped by
+    reserved concurrency) and to a function invoked asynchronously with room for 1 s of
+    work a second and a 60 s maximum age: a burst makes the queue wait and the function
+    give events up to its on-failure queue."""
+    handler = {"duration_distribution": "constant", "duration_median_s": 0.5,
+               "cpu_fraction": 0.0, "db_queries_per_message": 0}
+    return simlib.Application.from_dict({"resources": {
+        "src": {"kind": "source", "target": "Topic", "pattern": "burst", "rate_per_s": 1,
+                "duration_s": 40, "burst_start_s": 5, "burst_duration_s": 15,
+                "burst_rate_per_s": 8, "attributes": {"kind": ["a", "b"]}},
+        "Topic": {"kind": "topic", "subscriptions": [
+            {"target": "Work", "filter": {"kind": ["a"]}}, {"target": "Mailer"}]},
+        "Work": {"kind": "queue", "visibility_timeout_s": 60, "max_receive_count": 5,
+                 "dlq": "WorkDLQ"},
+        "WorkDLQ": {"kind": "queue"},
+        "WorkMapping": {"kind": "mapping", "queue": "Work", "function": "Worker",
+                        "batch_size": 5},
+        "Worker": {"kind": "function", "reserved_concurrency": 1, "timeout_s": 10, **handler},
+        "Mailer": {"kind": "function", "reserved_concurrency": 1, **handler,
+                   "async": {"maximum_event_age_s": 60, "on_failure": "Failed"}},
+        "Failed": {"kind": "queue"},
+    }})
+
+
+@pytest.fixture(scope="module")
+def whole_run():
+    return simlib.simulate(_whole_app(), seed=1)
+
+
+def test_application_edges_lists_every_edge_with_its_settings():
+    app = _whole_app()
+    edges = plotting.application_edges(app)
+    assert list(edges.columns) == ["from", "to", "kind", "edge", "receiver"]
+    pairs = set(zip(edges["from"], edges["to"], edges["kind"]))
+    assert pairs == {("src", "Topic", "source"), ("Topic", "Work", "subscription"),
+                     ("Topic", "Mailer", "subscription"), ("Work", "WorkDLQ", "dlq"),
+                     ("Work", "Worker", "mapping"), ("Mailer", "Failed", "on_failure")}
+    row = edges.set_index(["from", "to"])
+    assert row.loc[("Topic", "Work"), "edge"] == "filter policy {'kind': ['a']}"
+    assert row.loc[("Topic", "Mailer"), "edge"] == "every message; asynchronous invoke"
+    assert "MaximumConcurrency not set" in row.loc[("Work", "Worker"), "edge"]
+    assert row.loc[("Work", "WorkDLQ"), "edge"] == "after 5 receives (maxReceiveCount)"
+    assert row.loc[("Mailer", "Failed"), "edge"] == "after 2 retries or 60 s (maximum event age)"
+    assert row.loc[("src", "Topic"), "edge"].startswith("burst: 1/s for 40 s, 8/s from 5 s")
+    assert row.loc[("Topic", "Mailer"), "receiver"].startswith("reserved concurrency 1, 512 MB")
+    assert row.loc[("Topic", "Work"), "receiver"] == "visibility 60 s, to WorkDLQ after 5 receives"
+    with pytest.raises(TypeError, match="Application"):
+        plotting.application_edges({"resources": {}})
+
+
+def test_resources_table_is_the_resources_frame_as_a_grid(whole_run):
+    table = plotting.resources_table(whole_run, ["Work", "Worker", "Mailer"],
+                                     ["received", "invocations", "destination"])
+    assert list(table.index) == ["Work", "Worker", "Mailer"]
+    assert list(table.columns) == ["received", "invocations", "to an on-failure destination"]
+    assert table.map(lambda v: isinstance(v, str)).all().all()
+    frame = whole_run.resources.set_index(["resource", "kpi"])["value"]
+    assert table.loc["Work", "received"] == f"{frame[('Work', 'received')]:,.0f}"
+    assert table.loc["Mailer", "to an on-failure destination"] == \
+        f"{frame[('Mailer', 'destination')]:,.0f}"
+    assert table.loc["Work", "invocations"] == "-"   # a queue has no invocations
+    assert table.loc["Worker", "received"] == "-"
+    everything = plotting.resources_table(whole_run)   # default: KPIs that are not all zero
+    assert "expired" not in everything.columns and "received" in everything.columns
+    with pytest.raises(KeyError, match="no resource named 'Nope'"):
+        plotting.resources_table(whole_run, ["Nope"])
+    with pytest.raises(KeyError, match="no resource KPI named 'bogus'"):
+        plotting.resources_table(whole_run, kpis=["bogus"])
+
+
+def test_application_levels_follow_the_frames(whole_run):
+    ts = whole_run.timeseries
+    ev = whole_run.messages
+    queue = plotting.application_levels(whole_run, "Work")
+    own = ts[ts["resource"] == "Work"]
+    assert list(queue["waiting"]) == list(own["queue_visible"] + own["in_flight"])
+    mail = plotting.application_levels(whole_run, "Mailer")
+    assert list(mail["waiting"]) == list(ts.loc[ts["resource"] == "Mailer", "async_backlog"])
+    given_up = ev[(ev["resource"] == "Mailer") & ev["outcome"].isin(["destination", "dropped"])]
+    assert len(given_up) > 0 and mail["given_up"].iloc[-1] == len(given_up)
+    assert mail["given_up"].is_monotonic_increasing
+    assert queue["given_up"].iloc[-1] == 0 and queue["waiting"].max() > 0
+    assert mail["throttles"].max() > 0 and mail["concurrency"].max() <= 1  # reserved 1
+    with pytest.raises(KeyError, match="a queue or a function"):
+        plotting.application_levels(whole_run, "Topic")
+    with pytest.raises(KeyError, match="no resource named 'Nope'"):
+        plotting.application_levels(whole_run, "Nope")
+
+
+def test_application_levels_figure_one_unit_per_panel(whole_run):
+    open_before = plt.get_fignums()
+    fig = plotting.plot_application_levels(whole_run, APP_BRANCHES, burst=(5, 20), title="App")
+    assert plt.get_fignums() == open_before
+    assert fig.get_suptitle() == "App"
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["events", "environments", "attempts per second",
+                                                "events"]
+    assert axes[-1].get_xlabel() == "time since start (s)"
+    assert all(ax.get_xlabel() == "" for ax in axes[:-1])   # one shared time axis
+    assert all(len(ax.get_lines()) == 2 for ax in axes)    # one line per branch
+    (legend,) = fig.legends                                # below the panels
+    assert [t.get_text() for t in legend.get_texts()] == ["queue", "async", "the spike"]
+    two = plotting.plot_application_levels(whole_run, APP_BRANCHES, panels=["waiting", "given_up"])
+    assert len(two.axes) == 2
+    with pytest.raises(ValueError, match="panels"):
+        plotting.plot_application_levels(whole_run, APP_BRANCHES, panels=["bogus"])
+    with pytest.raises(TypeError, match="branches"):
+        plotting.plot_application_levels(whole_run, {})
+
+
+def test_bill_by_resource_groups_lines_and_keeps_the_total(whole_run):
+    cost = whole_run.cost
+    by_resource = plotting.bill_by_resource(whole_run)
+    assert by_resource["total"].sum() == pytest.approx(cost["cost_usd"].sum())
+    assert list(by_resource["total"]) == sorted(by_resource["total"], reverse=True)
+    assert "lambda" in by_resource.columns and "sns" in by_resource.columns
+    assert not by_resource.isna().any().any()
+    groups = {"queue branch": ["Work", "WorkMapping", "Worker", "WorkDLQ"],
+              "async branch": ["Mailer", "Failed"]}
+    grouped = plotting.bill_by_resource(whole_run, groups)
+    assert grouped.index.name == "group" and "Topic" in grouped.index   # ungrouped keeps its row
+    mine = cost[cost["resource"].isin(groups["async branch"])]
+    assert grouped.loc["async branch", "total"] == pytest.approx(mine["cost_usd"].sum())
+    assert grouped["total"].sum() == pytest.approx(cost["cost_usd"].sum())
+    with pytest.raises(KeyError, match="no resource named 'Nope'"):
+        plotting.bill_by_resource(whole_run, {"g": ["Nope"]})
+    with pytest.raises(ValueError, match="in two groups"):
+        plotting.bill_by_resource(whole_run, {"g": ["Worker"], "h": ["Worker"]})
+
+
+def test_bill_by_resource_figure_scales_per_million(whole_run):
+    groups = {"queue branch": ["Work", "WorkMapping", "Worker", "WorkDLQ"]}
+    orders = whole_run.summary["messages_sent"]
+    fig = plotting.plot_bill_by_resource(whole_run, groups, per=orders, title="Bill")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "USD per million orders" and ax.get_title() == "Bill"
+    table = plotting.bill_by_resource(whole_run, groups)
+    table = table[table["total"] > 0]
+    ends = [p.get_x() + p.get_width() for p in ax.containers[-1].patches]
+    assert ends == pytest.approx(list(table["total"] * 1e6 / orders))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(table.index)  # dearest on top
+    assert ax.get_yticks()[0] > ax.get_yticks()[-1]
+    assert ax.get_legend().get_title().get_text() == "service"
+    plain = plotting.plot_bill_by_resource(whole_run)
+    assert plain.axes[0].get_xlabel() == "USD (the run)"
+
+
+def test_whatif_sweep_one_unit_per_panel_with_reference_lines():
+    frame = pd.DataFrame({"rc": [1, 2, 4, 8], "lost": [0.5, 0.3, 0.0, 0.0],
+                          "p99": [100.0, 60.0, 20.0, 2.0], "lo": [0.4, 0.2, 0.0, 0.0],
+                          "hi": [0.6, 0.4, 0.1, 0.0]})
+    fig = plotting.plot_whatif_sweep(
+        frame, "rc", ["lost", "p99"], ci={"lost": ("lo", "hi")}, vlines={"theory": 3.5},
+        hlines={"p99": {"target": 10}}, logy=["p99"], ylabels=["lost (fraction)", "p99 (s)"],
+        xlabel="reserved concurrency", suptitle="Sweep")
+    lost, p99 = fig.axes
+    assert (lost.get_ylabel(), p99.get_ylabel()) == ("lost (fraction)", "p99 (s)")
+    assert lost.get_yscale() == "linear" and lost.get_ylim()[0] == 0
+    assert p99.get_yscale() == "log"
+    assert all(ax.get_xlabel() == "reserved concurrency" for ax in fig.axes)
+    assert [line.get_label() for line in lost.get_lines()] == ["simulated (mean)", "theory"]
+    assert [line.get_label() for line in p99.get_lines()] == ["simulated (mean)", "theory",
+                                                               "target"]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["simulated (mean)", "95 % interval",
+                                                          "theory", "target"]
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_whatif_sweep(frame, "rc", ["nope"])
+
+
+def test_application_panel_branches_and_your_point(whole_run):
+    frame = pd.DataFrame({"rc": [1, 2, 4], "lost": [0.5, 0.2, 0.0]})
+    fig = plotting.plot_application_panel(
+        whole_run, APP_BRANCHES, frame, x="rc", y="lost", point=(1, 0.4), vlines={"theory": 3},
+        burst=(5, 20), xlabel="reserved concurrency", ylabel="lost (fraction)", title="Panel")
+    assert fig.get_suptitle() == "Panel"
+    sweep = next(ax for ax in fig.axes if ax.get_legend() is not None)
+    left = sorted((ax for ax in fig.axes if ax is not sweep), key=lambda ax: -ax.get_position().y0)
+    assert [ax.get_ylabel() for ax in left] == ["events", "events"]
+    assert left[-1].get_xlabel() == "time since start (s)"
+    assert (sweep.get_xlabel(), sweep.get_ylabel()) == ("reserved concurrency", "lost (fraction)")
+    labels = [t.get_text() for t in sweep.get_legend().get_texts()]
+    assert labels == ["the lesson's sweep", "theory", "your point"]
+    (star,) = [line for line in sweep.get_lines() if line.get_label() == "your point"]
+    assert list(star.get_xdata()) == [1] and list(star.get_ydata()) == [0.4]
+    (legend,) = fig.legends   # the branches, below the panels
+    assert [t.get_text() for t in legend.get_texts()] == ["queue", "async", "the spike"]
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        plotting.plot_application_panel(whole_run, APP_BRANCHES, frame, x="nope", y="lost",
+                                        point=(1, 0.4))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,16 @@ def test_the_command_line_reads_a_template_as_one_application(capsys, tmp_path):
     _, err = capsys.readouterr()
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "overlay section 'queue'" in err
+
+
+def test_set_reaches_a_generated_resource_whose_name_has_a_dash(capsys):
+    """Generated names (``OrderTopic-traffic``) hold a '-': --set paths accept it."""
+    code = cli.main(["run", str(TEMPLATE), "--application", "--json", "--kpis",
+                     "messages_sent", "--set", "resources.OrderTopic-traffic.duration_s=10",
+                     "--set", "resources.LedgerQueue-traffic.duration_s=10",
+                     "--set", "resources.default-bus-traffic.duration_s=10",
+                     "--set", "resources.Ledger-Api.duration_s=10"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    sent = json.loads(out)["app-fanout"]["messages_sent"]
+    assert 0 < sent < 4 * 50 * 10 * 1.5  # four sources at the default 50/s for 10 s
