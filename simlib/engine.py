@@ -13,28 +13,28 @@ import gc
 import numpy as np
 import simpy
 
-from simlib import eventbridge, sns
-from simlib.api import ApiCallers
-from simlib.application import SHORT_FORM_NAMES, Application, SourceSpec
-from simlib.application_result import ApplicationResult, _ApplicationMonitor
-from simlib.async_invoke import AsyncEventQueue
-from simlib.attributes import AttributeStore
-from simlib.database import DatabaseModel
-from simlib.delivery import PushService
-from simlib.errors import ScenarioError
-from simlib.event_patterns import compile_pattern
-from simlib.handler import RecordDraws
-from simlib.invocation import Executor
-from simlib.lambda_service import AccountPool, LambdaFunction
-from simlib.messages import MessageTable
-from simlib.pollers import EventSourceMapping
-from simlib.queue import SqsQueue
-from simlib.records import Records, sample_step
-from simlib.results import Result
-from simlib.scenario import Queue, Scenario
-from simlib.sqs_fifo import FifoQueue
-from simlib.streams import ChunkedStream, Streams
-from simlib.workload import arrival_times, poison_flags
+from simlib.aws import eventbridge, sns
+from simlib.aws.api import ApiCallers
+from simlib.aws.async_invoke import AsyncEventQueue
+from simlib.aws.database import DatabaseModel
+from simlib.aws.delivery import PushService
+from simlib.aws.event_source_mapping import EventSourceMapping
+from simlib.aws.handler import RecordDraws
+from simlib.aws.invocation import Executor
+from simlib.aws.lambda_service import AccountPool, LambdaFunction
+from simlib.aws.sqs import SqsQueue
+from simlib.aws.sqs_fifo import FifoQueue
+from simlib.core.application import SHORT_FORM_NAMES, Application, SourceSpec
+from simlib.core.application_result import ApplicationResult, _ApplicationMonitor
+from simlib.core.attributes import AttributeStore
+from simlib.core.errors import ScenarioError
+from simlib.core.event_patterns import compile_pattern
+from simlib.core.messages import MessageTable
+from simlib.core.records import Records, sample_step
+from simlib.core.results import Result
+from simlib.core.scenario import Queue, Scenario
+from simlib.core.streams import ChunkedStream, Streams
+from simlib.core.workload import arrival_times, poison_flags
 
 
 class _Monitor:

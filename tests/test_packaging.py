@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import simlib
 from simlib import pricing, runtimes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ def test_build_backend_and_test_extra_agree_on_setuptools():
 
 
 def test_package_data_is_inside_the_package():
-    package = Path(pricing.__file__).resolve().parent
+    package = Path(simlib.__file__).resolve().parent  # the package root, not core/
     for path in (pricing.PRICES_PATH, runtimes.DATA_PATH):
         assert path.is_file(), path
         assert Path(path).resolve().is_relative_to(package), f"{path} is outside simlib/"

@@ -1,0 +1,613 @@
+"""The command line: ``simlib run``, ``simlib lint`` and ``simlib sweep``.
+
+The library returns data and never prints; this module is the one place that does. It
+reads a scenario file or a SAM / CloudFormation template, runs it, and prints what a
+person wants to see in a terminal: the KPI table, the linter's findings, or a sweep's
+mean and 95 % confidence interval per point.
+
+Conventions a script can rely on:
+
+- Exit codes: 0 success; 1 ``lint`` found an error (with ``--strict``, also a warning),
+  or some runs of a ``sweep`` failed (their worker process died twice; each is named
+  on stderr, the other rows are printed and written); 2 bad input (missing file,
+  unknown path, value out of range, bad ``--set``, an optional package that the
+  command needs is missing); 130 interrupted; 141 stdout closed early (``simlib lint
+  x | head``). Bad input is reported as one ``simlib: error: ...`` line on stderr,
+  never as a traceback.
+- Results go to stdout; progress bars and notes ("wrote ...", wall time) go to stderr.
+- Progress bars (tqdm) appear only once the work has taken more than a second, and only
+  when stderr is a terminal; ``--progress`` forces them on (a CI log), ``--no-progress``
+  off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from simlib.core.application import Application
+from simlib.core.application_result import APPLICATION_SUMMARY_KEYS
+from simlib.core.errors import ScenarioError
+from simlib.core.results import SUMMARY_KEYS
+from simlib.core.scenario import Scenario
+from simlib.engine import simulate
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+FRAMES = ("messages", "invocations", "timeseries", "cost")
+APPLICATION_FRAMES = ("edges", "resources")  # an application's frames beyond those
+# A sweep prints these unless --kpis says otherwise: what the lessons' sweeps watch.
+SWEEP_KPIS = ("duplicate_executions", "messages_dlq", "throttles", "latency_p99_s",
+              "cost_per_million_usd")
+DEFAULT_REPLICATIONS = 5  # seeds per point of a sweep when --replications is not given
+_NULLS = {"None", "none"}  # YAML's own null spellings (null, ~) load as None already
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line on stderr, exit code 2."""
+
+
+# -- parsing helpers ------------------------------------------------------------------------
+
+
+def parse_scalar(path: str, text: str):
+    """One ``--set`` value as a YAML scalar: ``60`` -> 60, ``1e3`` -> 1000.0, ``true``,
+    ``null`` (or ``None``) -> None, anything else a string."""
+    import yaml
+
+    text = text.strip()
+    if not text:
+        raise UsageError(f"--set {path}: empty value (write null for no value)")
+    if text in _NULLS:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise UsageError(f"--set {path}={text}: not a YAML scalar") from None
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads 1e3 as a string; a number is meant
+            return float(value) if re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value) else value
+        except ValueError:
+            return value
+    if isinstance(value, (dict, list)):
+        raise UsageError(f"--set {path}={text}: a single value is needed, not a "
+                         f"{type(value).__name__}")
+    return value
+
+
+def parse_assignment(text: str, many: bool) -> tuple[str, list]:
+    """``path=value`` (``run``) or ``path=v1,v2,...`` / ``path=[v1, v2]`` (``sweep``)."""
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    # segments are identifiers, or an application's resource names (which may hold "-")
+    if not sep or not path or not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", path):
+        example = "queue.visibility_timeout_s=" + ("10,30,60" if many else "60")
+        raise UsageError(f"--set {text!r}: expected PATH=VALUE{'S' if many else ''}, "
+                         f"e.g. {example}")
+    raw = raw.strip()
+    if not many:
+        return path, [parse_scalar(path, raw)]
+    if raw.startswith("[") and raw.endswith("]"):
+        raw = raw[1:-1]
+    return path, [parse_scalar(path, item) for item in raw.split(",")]
+
+
+def parse_changes(items: Sequence[str] | None) -> dict:
+    """``--set`` options of ``run``: dotted path -> value (a later one wins)."""
+    return {path: values[0] for path, values in (parse_assignment(t, False) for t in items or ())}
+
+
+def parse_grid(items: Sequence[str] | None) -> dict:
+    """``--set`` options of ``sweep``: dotted path -> list of values, one axis each."""
+    if not items:
+        raise UsageError("sweep needs at least one --set PATH=V1,V2,... "
+                         "(e.g. --set queue.visibility_timeout_s=10,30,60)")
+    grid: dict[str, list] = {}
+    for text in items:
+        path, values = parse_assignment(text, True)
+        if path in grid:
+            raise UsageError(f"--set {path}: given twice; list all its values in one --set")
+        grid[path] = values
+    return grid
+
+
+def sweep_replications(grid: dict, replications: int | None) -> int:
+    """``--replications`` (None: not given, so the default 5), checked against the grid.
+
+    Why: with one value per ``--set`` and no ``--replications``, a sweep is a single point,
+    a one-row table that looks like a comparison but compares nothing. A sweep needs two
+    or more values on some axis, or an explicit ``--replications`` of 2 or more (one
+    point's spread over seeds); one run of one point is ``simlib run``.
+    """
+    if any(len(values) > 1 for values in grid.values()) or (replications or 0) >= 2:
+        return DEFAULT_REPLICATIONS if replications is None else replications
+    path, values = next(iter(grid.items()))
+    raise UsageError(f"sweep needs two or more values for some --set (here {path}="
+                     f"{values[0]} only; e.g. --set {path}=V1,V2) or --replications >= 2; "
+                     "for one run of one point use simlib run")
+
+
+def parse_kpis(text: str | None, default: Sequence[str],
+               known: Sequence[str] = SUMMARY_KEYS) -> list[str]:
+    """``--kpis a,b,c`` (or ``all``) checked against the summary's KPI names (``known``:
+    an application's summary has a few more)."""
+    if text is None:
+        return list(default)
+    if text.strip() == "all":
+        return list(known)
+    kpis = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kpis if k not in known]
+    if unknown or not kpis:
+        raise UsageError(f"--kpis {text!r}: unknown KPI {', '.join(unknown) or '(none given)'}; "
+                         f"known: {', '.join(known)}")
+    return kpis
+
+
+def installed(module: str) -> bool:
+    """Whether an optional package can be imported (checked before any long work)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def _need_pyarrow(what: str) -> None:
+    if not installed("pyarrow"):
+        raise UsageError(f"{what} needs pyarrow, which is not installed: pip install pyarrow (or serverless-lab[parquet])")
+
+
+def _existing_file(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} {path!r} does not exist or is not a file")
+    return p
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def load_pipelines(args) -> dict[str, Scenario]:
+    """The file's pipelines (one for a scenario file), filtered by ``--pipeline``."""
+    from simlib.whatif.scenario_file import load_any, load_overlay
+
+    path = _existing_file(args.file, "FILE")
+    overlay = None
+    if getattr(args, "application", False):
+        return _template_application(path, args)
+    if getattr(args, "overlay", None):
+        overlay = load_overlay(_existing_file(args.overlay, "--overlay"))
+    pipelines = load_any(path, overlay=overlay)
+    if not pipelines:
+        raise UsageError(f"{path}: no SQS -> Lambda pipeline found")
+    if args.pipeline is not None:
+        if args.pipeline not in pipelines:
+            raise UsageError(f"--pipeline {args.pipeline!r} is not in {path}; its pipelines: "
+                             f"{', '.join(pipelines)}")
+        pipelines = {args.pipeline: pipelines[args.pipeline]}
+    return pipelines
+
+
+def _template_application(path: Path, args) -> dict:
+    """``--application``: the template as one application, its notes on stderr."""
+    import yaml
+
+    from simlib.whatif.scenario_file import BoundedLoader, read_text
+    from simlib.whatif.template import is_template, load_document
+    from simlib.whatif.template_app import application_from_template
+
+    if not is_template(load_document(path)):
+        raise UsageError(f"--application reads a SAM or CloudFormation template; {path} is "
+                         "not one (an application file needs no flag)")
+    if args.pipeline is not None:
+        raise UsageError("--pipeline and --application do not go together: the application "
+                         "is the whole template")
+    overlay = {}
+    if getattr(args, "overlay", None):
+        ov = _existing_file(args.overlay, "--overlay")
+        loader = BoundedLoader(read_text(ov))
+        try:
+            overlay = loader.get_single_data() or {}
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--overlay {ov}: not valid YAML ({exc.problem})") from None
+        finally:
+            loader.dispose()
+        if not isinstance(overlay, dict):
+            raise UsageError(f"--overlay {ov}: a mapping of sections (workload, function, "
+                             "handler, resources, account, run)")
+    app, notes = application_from_template(path, overlay)
+    for note in notes:
+        print(f"simlib: note: {note}", file=sys.stderr)
+    return {path.stem: app}
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+@contextmanager
+def progress_bar(show: bool | None, total: int, desc: str, delay: float = 1.0):
+    """A tqdm bar on stderr, drawn once the work has taken ``delay`` seconds.
+
+    ``show`` None: only when stderr is a terminal (tqdm's own check). tqdm draws only
+    when its count moves, so a ticker thread redraws the bar twice a second: a single
+    long run still shows up, with its elapsed time. The ticker only reads the bar (under
+    tqdm's lock); counting stays with the caller's thread.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="run", file=sys.stderr, delay=delay,
+               disable=None if show is None else not show, leave=True)
+    stop, drawn = threading.Event(), threading.Event()
+
+    def tick():
+        while not stop.wait(0.5):
+            if time.time() >= bar.start_t + delay:
+                bar.refresh()
+                drawn.set()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    if not bar.disable:
+        ticker.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        if ticker.is_alive():
+            ticker.join()
+        if drawn.is_set():  # tell close() the line is on screen, so it finishes it
+            bar.last_print_t = max(bar.last_print_t, time.time())
+        bar.close()
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "pipeline"
+
+
+def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def write_result(result, name: str, seed: int, out_dir: Path, fmt: str) -> Path:
+    """``out_dir/<pipeline>/{messages,invocations,timeseries,cost,summary}.<fmt>``."""
+    folder = out_dir / _safe_name(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = FRAMES + (APPLICATION_FRAMES if hasattr(result, "edges") else ())
+    for frame_name in frames:
+        _write(getattr(result, frame_name), folder / f"{frame_name}.{fmt}", fmt)
+    summary = pd.DataFrame([{"pipeline": name, "seed": seed, **result.summary}])
+    _write(summary, folder / f"summary.{fmt}", fmt)
+    return folder
+
+
+def _kpi_kind(key: str) -> str:
+    from simlib.lessons.plotting import kpi_kind
+
+    kind = kpi_kind(key)
+    return "number" if kind == "count" else kind  # a mean of counts keeps its decimals
+
+
+def sweep_table(summary: pd.DataFrame, by: Sequence[str], kpis: Sequence[str]) -> pd.DataFrame:
+    """One row per point: the swept values, ``n``, and ``mean ± half-width`` per KPI."""
+    from simlib.lessons.plotting import format_value
+
+    table = summary[list(by)].copy()
+    table["n"] = summary["n"]
+    for key in kpis:
+        kind = _kpi_kind(key)
+        cells = []
+        for mean, half in zip(summary[f"{key}_mean"], summary[f"{key}_ci95"]):
+            text = format_value(mean, kind)
+            if not (half is None or math.isnan(half)):
+                text += f" ± {format_value(half, kind)}"
+            cells.append(text)
+        table[key] = cells
+    return table
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    from simlib.lessons.plotting import DEFAULT_KPIS, kpi_table
+
+    changes = parse_changes(args.set)
+    if args.out and args.format == "parquet":
+        _need_pyarrow("--format parquet")
+    pipelines = load_pipelines(args)
+    known = SUMMARY_KEYS
+    if any(isinstance(p, Application) for p in pipelines.values()):
+        known = APPLICATION_SUMMARY_KEYS
+    kpis = parse_kpis(args.kpis, known if args.json else DEFAULT_KPIS, known)
+    scenarios = {}
+    for name, scenario in pipelines.items():
+        try:
+            scenarios[name] = scenario.with_changes(changes) if changes else scenario
+        except ScenarioError as exc:
+            if len(pipelines) == 1:
+                raise
+            raise UsageError(f"pipeline {name}: {exc}") from None
+    for name, scenario in scenarios.items():  # e.g. a deprecated runtime: one line each
+        for text in scenario.warnings:
+            print(f"simlib: warning: {name}: {text}", file=sys.stderr)
+    results = {}
+    written = []
+    with progress_bar(args.progress, len(scenarios), "simulating") as bar:
+        for name, scenario in scenarios.items():
+            bar.set_postfix_str(name, refresh=False)
+            results[name] = simulate(scenario, seed=args.seed)
+            if args.out:
+                written.append(write_result(results[name], name, args.seed, Path(args.out),
+                                            args.format))
+            bar.update(1)
+    if args.json:
+        out = {name: {k: _jsonable(r.summary[k]) for k in kpis} for name, r in results.items()}
+        print(json.dumps(out, indent=2))
+    else:
+        print(kpi_table(results, kpis).to_string())
+    for folder in written:
+        names = FRAMES + (APPLICATION_FRAMES if (folder / f"edges.{args.format}").exists() else ())
+        print(f"wrote {', '.join(names)}, summary ({args.format}) to {folder}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_lint(args) -> int:
+    from simlib.whatif.lint import findings_table, lint_path
+
+    path = _existing_file(args.file, "FILE")
+    findings = lint_path(path)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if args.json:
+        print(json.dumps(findings_table(findings).to_dict(orient="records"), indent=2))
+    else:
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100)
+        for f in findings:
+            print(f"{f.severity.upper():7} {f.resource}  [{f.rule}]")
+            for label, text in (("", f.message), ("why: ", f.why), ("fix: ", f.fix)):
+                print(textwrap.fill(label + text, width, initial_indent=" " * 8,
+                                    subsequent_indent=" " * 13 if label else " " * 8))
+        print(f"{path}: {errors} error{'s' * (errors != 1)}, "
+              f"{warnings} warning{'s' * (warnings != 1)}")
+    failed = errors > 0 or (args.strict and warnings > 0)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from simlib.whatif.runs_file import RunsFile, RunsFileError
+    from simlib.whatif.sweep import SweepError, cpu_count, execute, plan, summarize
+
+    grid = parse_grid(args.set)
+    kpis = parse_kpis(args.kpis, SUMMARY_KEYS if args.json else SWEEP_KPIS)
+    out = Path(args.out) if args.out else None
+    if args.resume and out is None:
+        raise UsageError("--resume needs --out FILE, the file of the sweep to continue")
+    if out is not None:
+        if out.suffix not in (".csv", ".parquet"):
+            raise UsageError(f"--out {args.out!r}: the file name must end in .csv or .parquet")
+        if out.suffix == ".parquet":
+            _need_pyarrow("--out *.parquet")
+    if args.scheduler and not installed("distributed"):
+        raise UsageError("--scheduler needs dask.distributed, which is not installed: "
+                         "pip install 'serverless-lab[dask]'")
+    args.replications = sweep_replications(grid, args.replications)
+    pipelines = load_pipelines(args)
+    if len(pipelines) > 1:
+        raise UsageError(f"{args.file} holds {len(pipelines)} pipelines; choose one with "
+                         f"--pipeline ({', '.join(pipelines)})")
+    base = next(iter(pipelines.values()))
+    runs = plan(base, grid, args.replications, args.seed)  # every point checked first
+    workers = args.workers or cpu_count()
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else (
+        "1 process" if workers == 1 else f"{workers} worker processes")
+    # --out is written a row at a time (RunsFile), so a stopped sweep keeps its rows
+    runs_file, todo = None, list(range(len(runs)))
+    if out is not None:
+        runs_file = RunsFile(out, [*grid, "seed", *SUMMARY_KEYS], list(grid))
+        try:
+            todo = runs_file.open(runs, resume=args.resume)
+        except RunsFileError as exc:
+            raise UsageError(f"--resume {args.out}: {exc}") from None
+        if args.resume:
+            print(f"resuming {out}: {runs_file.kept} rows already there, {len(todo)} runs "
+                  f"to go", file=sys.stderr)
+    on_row = None if runs_file is None else (lambda index, row: runs_file.append(row))
+    failures = []
+    start = time.perf_counter()
+    try:
+        with progress_bar(args.progress, len(todo), "sweep") as bar:
+            rows = execute(base, [runs[i] for i in todo],
+                           lambda done, total: bar.update(done - bar.n),
+                           workers=workers, scheduler=args.scheduler, on_row=on_row)
+    except SweepError as exc:  # some runs killed their worker; the others are in
+        rows, failures = exc.rows, exc.failures
+    except BaseException:
+        if runs_file is not None:
+            runs_file.close()
+            print(f"simlib: {runs_file.kept + runs_file.written} finished runs are in "
+                  f"{runs_file.journal}; run the same command with --resume to finish",
+                  file=sys.stderr)
+        raise
+    wall = time.perf_counter() - start
+    frame = pd.DataFrame(rows) if runs_file is None else runs_file.finish()
+    if len(frame):
+        summary = summarize(frame, list(grid), kpis)
+        if args.json:
+            records = [{k: _jsonable(v) for k, v in row.items()}
+                       for row in summary.to_dict(orient="records")]
+            print(json.dumps(records, indent=2))
+        else:
+            print(f"mean ± 95 % confidence interval (Student t) over {args.replications} "
+                  f"replication{'s' * (args.replications != 1)} per point, seeds "
+                  f"{args.seed}..{args.seed + args.replications - 1} shared by every point")
+            print(sweep_table(summary, list(grid), kpis).to_string(index=False))
+    if out is not None:
+        print(f"wrote {len(frame)} runs to {out}", file=sys.stderr)
+    print(f"{len(rows)} runs in {wall:.1f} s on {where}", file=sys.stderr)
+    if failures:
+        for failure in failures:
+            print(f"simlib: run failed: {failure}", file=sys.stderr)
+        retry = "; --resume runs them again" if out is not None else ""
+        print(f"simlib: {len(failures)} of {len(todo)} runs failed, their rows are left "
+              f"out{retry}", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: an integer >= 1")
+    return value
+
+
+EPILOG = """exit codes: 0 success; 1 lint found errors (also warnings with --strict), or
+some sweep runs failed (a worker died twice on each; the other rows are kept); 2 bad
+input (file, path, value, --set syntax, missing optional package); 130 interrupted; 141
+output closed early. Progress bars go to stderr when it is a terminal and the work
+takes over a second."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simlib import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="simlib", description="Simulate SQS -> Lambda pipelines: run a scenario or a "
+        "SAM/CloudFormation template, lint a template, sweep a parameter.",
+        epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"simlib {__version__}")
+    commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+
+    source = argparse.ArgumentParser(add_help=False)
+    source.add_argument("file", metavar="FILE",
+                        help="a scenario YAML file or a SAM/CloudFormation template")
+
+    # Only run and sweep take an overlay: it brings traffic and handler behaviour, which
+    # the linter's rules (timeouts, redrive, batching configuration) do not look at.
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument("--overlay", metavar="F",
+                         help="YAML with the traffic and handler behaviour a template lacks")
+    running.add_argument("--pipeline", metavar="NAME",
+                         help="only this pipeline of a template (run: default all; sweep: "
+                         "needed when the template has several)")
+    running.add_argument("--application", action="store_true",
+                         help="read a template as one application (topics, rules, "
+                         "destinations, every pipeline together) instead of one scenario "
+                         "per pipeline; what it assumes or leaves out is printed as notes")
+    running.add_argument("--seed", type=int, default=0, metavar="N",
+                         help="random seed; a sweep's replication r uses N + r (default 0)")
+    running.add_argument("--kpis", metavar="A,B,C",
+                         help="summary KPIs to show, comma-separated, or 'all' (default: a "
+                         "short list; with --json, all)")
+    running.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    running.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="force the progress bar on or off (default: on a terminal)")
+
+    run = commands.add_parser(
+        "run", parents=[source, running], help="simulate once and print the KPI summary",
+        description="Simulate a scenario file or each pipeline of a template once and print "
+        "the KPI table (one column per pipeline).", epilog=EPILOG)
+    run.add_argument("--set", action="append", metavar="PATH=VALUE",
+                     help="change one field, e.g. --set function.memory_mb=1024 (repeatable; "
+                     "values are YAML scalars: 10, 0.5, true, null, text)")
+    run.add_argument("--out", metavar="DIR",
+                     help="write messages, invocations, timeseries, cost and summary to "
+                     "DIR/<pipeline>/")
+    run.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                     help="file format for --out (parquet needs pyarrow; default csv)")
+    run.set_defaults(command=cmd_run)
+
+    lint = commands.add_parser(
+        "lint", parents=[source],
+        help="report known production traps in a template or scenario file",
+        description="Report known traps (visibility timeout vs function timeout, missing "
+        "DLQ, ...) with why they matter and how to fix them. Exit 1 when there is an error "
+        "(with --strict, also a warning), else 0.", epilog=EPILOG)
+    lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+    lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    lint.set_defaults(command=cmd_lint)
+
+    sweep = commands.add_parser(
+        "sweep", parents=[source, running],
+        help="run a grid of values x replications; mean and 95%% CI per point",
+        description="Run the scenario at every point of a grid of field values, with the "
+        "same seeds at every point (paired comparisons), and print the mean and 95% "
+        "confidence interval of each KPI per point.", epilog=EPILOG)
+    sweep.add_argument("--set", action="append", metavar="PATH=V1,V2,...",
+                       help="one axis of the grid, e.g. --set queue.visibility_timeout_s="
+                       "10,30,60 (repeatable: the grid is every combination)")
+    sweep.add_argument("--replications", type=_positive_int, default=None, metavar="N",
+                       help="seeds per point (default 5)")
+    sweep.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="local worker processes (default: every CPU; 1 runs in this "
+                       "process)")
+    sweep.add_argument("--scheduler", metavar="ADDR",
+                       help="run on a Dask cluster instead, e.g. tcp://scheduler:8786 "
+                       "(needs serverless-lab[dask])")
+    sweep.add_argument("--out", metavar="FILE",
+                       help="write the tidy runs (one row per run) to FILE.csv or FILE.parquet, "
+                       "each row as it finishes (Parquet: to FILE.parquet.partial.csv until "
+                       "the end), so a stopped sweep keeps them")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the --out FILE of a stopped sweep: run only the runs "
+                       "(swept values and seed) it lacks; refused if its columns differ")
+    sweep.set_defaults(command=cmd_sweep)
+    return parser
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.command(args)
+    except (ScenarioError, UsageError) as exc:
+        print(f"simlib: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `simlib lint x | head`: the reader left; say nothing more
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # unreadable input, unwritable output, unreachable scheduler
+        print(f"simlib: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("simlib: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
