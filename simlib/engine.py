@@ -142,7 +142,7 @@ class _Wiring:
 
         for q in app.of_kind("queue"):
             inbound = app.inbound(q.name)
-            if not q.fifo and all(kind == "source" for _, kind in inbound):
+            if not q.fifo and inbound and all(kind == "source" for _, kind in inbound):
                 table = self._preloaded([res[o] for o, _ in inbound], q.queue.retention_s, scoped)
             else:
                 table = MessageTable.growing(q.queue.retention_s)

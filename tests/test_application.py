@@ -429,3 +429,17 @@ def test_a_sweep_over_a_resource_field_of_an_application(capsys):
     by_cap = {r["resources.Billing.reserved_concurrency"]: r["throttles_mean"] for r in rows}
     # the same orders against a seventh of the concurrency: many more refused invokes
     assert by_cap[3] > 2 * by_cap[20]
+
+
+def test_with_reserved_concurrency_zero_events_age_out_on_time():
+    """A function that can never run (reserved concurrency 0) still gives its events up
+    at their maximum age (a regression found by the application properties: they waited
+    forever, as no invocation ended to wake the queue)."""
+    r = simulate(async_app(fn={"reserved_concurrency": 0}, source={"duration_s": 20},
+                           extra={"Failed": {"kind": "queue"}},
+                           async_cfg={"maximum_event_age_s": 60, "on_failure": "Failed",
+                                      "duplicate_rate": 0}), 1)
+    m = r.messages[r.messages["resource"] == "Worker"]
+    assert (m["outcome"] == "destination").all() and (m["executions"] == 0).all()
+    assert (m["finished_s"] - m["sent_s"]).between(60 - 1e-9, 60 + 1e-6).all()
+    assert (r.messages["resource"] == "Failed").sum() == len(m)

@@ -614,6 +614,50 @@ class Application:
                    for s in self.of_kind("source"))
 
 
+def _check_no_loop_without_a_queue(app: Application) -> None:
+    """An event loop with no SQS queue in it (functions, topics and buses handing events to
+    each other in a circle) has no buffer to hold what it generates: refused, naming the
+    first resource of the loop and the field that closes it."""
+    res = app.resources
+    out: dict[str, list[tuple[str, str]]] = {n: [] for n in res}
+    for r in res.values():
+        if r.kind == "function":
+            a = r.async_invoke
+            for fld, target in (("async.on_success", a.on_success),
+                                ("async.on_failure", a.on_failure), ("async.dlq", a.dlq)):
+                if target is not None:
+                    out[r.name].append((target, fld))
+            for i, (target, _) in enumerate(r.emits):
+                out[r.name].append((target, f"emits[{i}].target"))
+        elif r.kind == "topic":
+            for i, sub in enumerate(r.subscriptions):
+                out[r.name].append((sub.target, f"subscriptions[{i}].target"))
+        elif r.kind == "bus":
+            for i, rule in enumerate(r.rules):
+                for j, t in enumerate(rule.targets):
+                    out[r.name].append((t.target, f"rules[{i}].targets[{j}].target"))
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(name: str, path: list[tuple[str, str]]) -> None:
+        state[name] = 1
+        for target, fld in out.get(name, ()):
+            if target not in res or res[target].kind == "queue":
+                continue  # a queue buffers: a loop through it is allowed
+            if state.get(target) == 1:
+                loop = [n for n, _ in path[[n for n, _ in path].index(target):]] + [name, target]
+                raise ScenarioError(
+                    f"resources.{name}.{fld}", target,
+                    "a resource that does not close a loop without a queue in it ("
+                    + " -> ".join(loop) + "): put an SQS queue in the loop")
+            if state.get(target) is None:
+                visit(target, [*path, (name, fld)])
+        state[name] = 2
+
+    for name in res:
+        if state.get(name) is None and res[name].kind in ("function", "topic", "bus"):
+            visit(name, [])
+
+
 def _check_application(app: Application) -> None:
     res = app.resources
     if not isinstance(res, dict):
@@ -724,6 +768,7 @@ def _check_application(app: Application) -> None:
                     }.get(kind, "a FIFO queue cannot be an asynchronous destination or DLQ")
             raise ScenarioError(f"resources.{origin}", q.name,
                                 f"a standard queue here ({what})")
+    _check_no_loop_without_a_queue(app)
     reservations = [f.function.reserved_concurrency for f in app.of_kind("function")
                     if f.function.reserved_concurrency is not None]
     reserved = sum(reservations)

@@ -32,7 +32,7 @@ from simlib.core.messages import (
     QUEUED,
 )
 from simlib.core.pricing import Usage, cost_table, price, sqs_request_units
-from simlib.core.results import SUMMARY_KEYS, Result
+from simlib.core.results import INVOCATION_COLUMNS, SUMMARY_KEYS, Result
 
 APPLICATION_SUMMARY_KEYS = (*SUMMARY_KEYS, "events_delivered", "events_dropped",
                             "events_filtered")
@@ -205,6 +205,9 @@ class ApplicationResult:
             table_name = self._w.consumers[consumer][0]
             df.insert(0, "resource", self._table_resource(table_name)[0])
             frames.append(df)
+        if not frames:  # nothing invokes a function
+            return pd.DataFrame({"resource": pd.Series(dtype=object),
+                                 **{c: pd.Series(dtype=object) for c in INVOCATION_COLUMNS}})
         return pd.concat(frames, ignore_index=True)
 
     @cached_property
