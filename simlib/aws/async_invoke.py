@@ -107,11 +107,12 @@ class AsyncEventQueue:
         self._ready.append(m)
         if self._has_room():
             self._kick()
-        else:
-            # it waits, unattempted, for an invocation to end: Lambda's pollers do not
-            # hammer a function at its cap with every new event ("reduces the rate at
-            # which it reads events from the queue"); if none ends (reserved concurrency
-            # 0, the account's pool held by others), its maximum age still comes
+        elif self.function.busy == 0:
+            # it waits, unattempted, for an invocation to end (Lambda's pollers do not
+            # hammer a function at its cap with every new event: "reduces the rate at
+            # which it reads events from the queue"); with none running to end (reserved
+            # concurrency 0, the account's pool held by other functions), the queue still
+            # looks at it when it reaches its maximum age
             expiry = self.env.now + self.cfg.maximum_event_age_s
             if expiry < self._timer_at or self._timer_at <= self.env.now:
                 self._timer_at = expiry
