@@ -786,30 +786,40 @@ def async_summary(result, function: str) -> dict:
     }
 
 
+def labelled_kpi_table(results, labels: Mapping[str, tuple[str, str]], summarize,
+                       what: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """A table of formatted KPIs, rows labelled by ``labels`` (key -> (readable name,
+    kind of :func:`format_value`)), one column per run: ``results`` is one run (column
+    ``value``) or a dict ``label -> run``; a summary dict (what ``summarize(run)``
+    returns) may stand in for a run. ``what`` names the KPIs in errors."""
+    if isinstance(results, Mapping) and not _looks_like_summary(results):
+        runs = dict(results)
+    else:  # one run, or one summary
+        runs = {"value": results}
+    if not runs:
+        raise ValueError(f"a {what} table needs at least one result")
+    keys = tuple(labels if keys is None else keys)
+    unknown = [k for k in keys if k not in labels]
+    if unknown:
+        raise KeyError(f"no {what} KPI named {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(labels)}")
+    summaries = {label: run if isinstance(run, Mapping) else summarize(run)
+                 for label, run in runs.items()}
+    rows = [[format_value(summaries[label][k], labels[k][1]) for label in summaries]
+            for k in keys]
+    table = pd.DataFrame(rows, index=pd.Index([labels[k][0] for k in keys], name="KPI"),
+                         columns=list(summaries))
+    table.columns.name = None
+    return table
+
+
 def async_kpi_table(results, function: str, keys: Iterable[str] | None = None) -> pd.DataFrame:
     """:func:`async_summary` of one run (column ``value``) or of a dict ``label -> run``
     side by side, as formatted text; ``keys`` defaults to every key of
     :data:`ASYNC_KPI_LABELS`. A summary (the dict :func:`async_summary` returns) may
     stand in for a run."""
-    if isinstance(results, Mapping) and not _looks_like_summary(results):
-        runs = dict(results)
-    else:  # one run, or one summary of async_summary
-        runs = {"value": results}
-    if not runs:
-        raise ValueError("async_kpi_table needs at least one result")
-    keys = tuple(ASYNC_KPI_LABELS if keys is None else keys)
-    unknown = [k for k in keys if k not in ASYNC_KPI_LABELS]
-    if unknown:
-        raise KeyError(f"no async KPI named {', '.join(map(repr, unknown))}; known: "
-                       f"{', '.join(ASYNC_KPI_LABELS)}")
-    summaries = {label: run if isinstance(run, Mapping) else async_summary(run, function)
-                 for label, run in runs.items()}
-    rows = [[format_value(summaries[label][k], ASYNC_KPI_LABELS[k][1]) for label in summaries]
-            for k in keys]
-    table = pd.DataFrame(rows, index=pd.Index([ASYNC_KPI_LABELS[k][0] for k in keys], name="KPI"),
-                         columns=list(summaries))
-    table.columns.name = None
-    return table
+    return labelled_kpi_table(results, ASYNC_KPI_LABELS,
+                              lambda run: async_summary(run, function), "async", keys)
 
 
 # The stacked panels of plot_async_queue: (timeseries column or "given_up", label, unit).
@@ -1080,6 +1090,7 @@ def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: s
 __all__ += [
     "ASYNC_KPI_LABELS",
     "async_kpi_table",
+    "labelled_kpi_table",
     "async_summary",
     "plot_async_panel",
     "plot_async_queue",
@@ -1183,25 +1194,8 @@ def fifo_kpi_table(results, queue: str, keys: Iterable[str] | None = None) -> pd
     side by side, as formatted text; ``keys`` defaults to every key of
     :data:`FIFO_KPI_LABELS`. A summary (the dict :func:`fifo_summary` returns) may stand
     in for a run."""
-    if isinstance(results, Mapping) and not _looks_like_summary(results):
-        runs = dict(results)
-    else:  # one run, or one summary of fifo_summary
-        runs = {"value": results}
-    if not runs:
-        raise ValueError("fifo_kpi_table needs at least one result")
-    keys = tuple(FIFO_KPI_LABELS if keys is None else keys)
-    unknown = [k for k in keys if k not in FIFO_KPI_LABELS]
-    if unknown:
-        raise KeyError(f"no FIFO KPI named {', '.join(map(repr, unknown))}; known: "
-                       f"{', '.join(FIFO_KPI_LABELS)}")
-    summaries = {label: run if isinstance(run, Mapping) else fifo_summary(run, queue)
-                 for label, run in runs.items()}
-    rows = [[format_value(summaries[label][k], FIFO_KPI_LABELS[k][1]) for label in summaries]
-            for k in keys]
-    table = pd.DataFrame(rows, index=pd.Index([FIFO_KPI_LABELS[k][0] for k in keys], name="KPI"),
-                         columns=list(summaries))
-    table.columns.name = None
-    return table
+    return labelled_kpi_table(results, FIFO_KPI_LABELS, lambda run: fifo_summary(run, queue),
+                              "FIFO", keys)
 
 
 def active_groups(result, queue: str, t_s) -> np.ndarray:
