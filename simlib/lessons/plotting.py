@@ -1090,8 +1090,8 @@ def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: s
 __all__ += [
     "ASYNC_KPI_LABELS",
     "async_kpi_table",
-    "labelled_kpi_table",
     "async_summary",
+    "labelled_kpi_table",
     "plot_async_panel",
     "plot_async_queue",
     "plot_sweep_panels",
