@@ -25,7 +25,26 @@ from simlib.core.messages import DELETED, DLQ, EXPIRED, IN_FLIGHT, QUEUED, Messa
 from simlib.core.scenario import Queue
 
 
-class SqsQueue:
+class ReceiveBilling:
+    """What every SQS queue bills and hands out the same way, standard or FIFO
+    (``receive_calls``, ``empty_receive_calls`` and ``msgs`` are the queue's)."""
+
+    def count_empty_receive(self) -> None:
+        """Bill one ReceiveMessage call that found nothing (made without looking)."""
+        self.receive_calls += 1
+        self.empty_receive_calls += 1
+
+    def count_long_polls(self, empty_calls: int) -> None:
+        """Bill the empty long polls (20 s each) a waiting consumer made."""
+        self.receive_calls += empty_calls
+        self.empty_receive_calls += empty_calls
+
+    def receipt(self, m: int) -> int:
+        """The receipt handle of message ``m``'s latest receive (its receive count)."""
+        return self.msgs.receive_count[m]
+
+
+class SqsQueue(ReceiveBilling):
     """One standard queue with its dead-letter queue, fed by pre-generated arrivals."""
 
     def __init__(self, env: simpy.Environment, config: Queue, messages: MessageTable):
@@ -271,20 +290,6 @@ class SqsQueue:
             self._arm()
         return out
 
-    def count_empty_receive(self) -> None:
-        """Bill one ReceiveMessage call that found nothing (made without looking)."""
-        self.receive_calls += 1
-        self.empty_receive_calls += 1
-
-    def count_long_polls(self, empty_calls: int) -> None:
-        """Bill the empty long polls (20 s each) a waiting consumer made."""
-        self.receive_calls += empty_calls
-        self.empty_receive_calls += empty_calls
-
-    def receipt(self, m: int) -> int:
-        """The receipt handle of message ``m``'s latest receive (its receive count)."""
-        return self.msgs.receive_count[m]
-
     def delete(self, receipts: list[tuple[int, int]], outcome: int = DELETED) -> int:
         """DeleteMessageBatch calls (10 entries each) for (message, receipt) pairs.
 
@@ -408,4 +413,4 @@ class SqsQueue:
         self.env.schedule(ev, delay=max(0.0, delay))
 
 
-__all__ = ["SqsQueue"]
+__all__ = ["ReceiveBilling", "SqsQueue"]

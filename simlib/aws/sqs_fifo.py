@@ -31,6 +31,7 @@ from collections import deque
 
 import simpy
 
+from simlib.aws.sqs import ReceiveBilling
 from simlib.core import limits
 from simlib.core.messages import DELETED, DLQ, EXPIRED, IN_FLIGHT, QUEUED, MessageTable
 from simlib.core.scenario import Queue
@@ -39,7 +40,7 @@ DEDUPLICATION_WINDOW_S = 300.0  # "the 5-minute deduplication interval"
 DEDUPLICATED = "deduplicated"
 
 
-class FifoQueue:
+class FifoQueue(ReceiveBilling):
     """One FIFO queue: its groups, its in-flight messages and its dead-letter moves."""
 
     def __init__(self, env: simpy.Environment, config: Queue, messages: MessageTable,
@@ -176,17 +177,6 @@ class FifoQueue:
         self._busy[g] -= len(back)
         self._offer(g)
         self._wake()
-
-    def count_empty_receive(self) -> None:
-        self.receive_calls += 1
-        self.empty_receive_calls += 1
-
-    def count_long_polls(self, empty_calls: int) -> None:
-        self.receive_calls += empty_calls
-        self.empty_receive_calls += empty_calls
-
-    def receipt(self, m: int) -> int:
-        return self.msgs.receive_count[m]
 
     def delete(self, receipts: list[tuple[int, int]], outcome: int = DELETED) -> int:
         """DeleteMessageBatch calls for (message, receipt) pairs of in-flight messages."""
