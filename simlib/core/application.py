@@ -240,8 +240,8 @@ def _parse_topic(name: str, data: dict) -> TopicSpec:
     path = f"resources.{name}"
     _refs_only(path, data, ("kind", "subscriptions", "fifo"))
     if data.get("fifo"):
-        raise ScenarioError(f"{path}.fifo", data["fifo"], "False (FIFO topics are designed but "
-                                                          "not built yet)")
+        raise ScenarioError(f"{path}.fifo", data["fifo"], "False (FIFO topics are not modelled; "
+                                                          "a standard topic is)")
     subs = data.get("subscriptions", [])
     if not isinstance(subs, list):
         raise _error(f"{path}.subscriptions", subs, "a list of subscriptions")
@@ -725,7 +725,7 @@ def _check_application(app: Application) -> None:
             a = r.async_invoke
             # Destinations: SQS, SNS, EventBridge and Lambda (S3 on failure); a DLQ: SQS or
             # SNS (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
-            # Topics and buses are not built yet.
+            # S3 is not modelled.
             for fld in ("on_success", "on_failure"):
                 target = getattr(a, fld)
                 if target is not None:
