@@ -70,7 +70,7 @@ screenshot: $(STAMP)
 # whatever it finds becomes an explicit @example in tests/test_properties.py.
 test-deep: $(STAMP)
 	SIMLIB_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--durations=0 tests/test_properties.py
+		--durations=0 tests/test_properties.py tests/test_application_properties.py
 
 # The suite again and again from a clean state: the property tests 30 times, then
 # make test in 3 fresh clones of HEAD (scripts/test_repeat.sh; log in test-repeat.log).

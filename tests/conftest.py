@@ -26,6 +26,8 @@ _COMMON = {
 }
 settings.register_profile("ci", derandomize=True, max_examples=25, **_COMMON)
 settings.register_profile("deep", derandomize=False, max_examples=10_000, **_COMMON)
+# fresh random examples, fewer: a look around after a change, in minutes rather than hours
+settings.register_profile("explore", derandomize=False, max_examples=150, **_COMMON)
 PROFILE = os.environ.get("SIMLIB_HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
 
