@@ -50,6 +50,8 @@ from simlib.core.records import Records
 from simlib.core.scenario import AsyncInvoke
 from simlib.core.streams import GrowingKeyedColumns, Streams
 
+_ROUNDING_S = 1e-9  # a floating-point step of the clock, well below any modelled delay
+
 # why an event that failed or aged out went to a destination, a DLQ or nowhere
 RETRIES_EXHAUSTED = "retries_exhausted"
 MAXIMUM_EVENT_AGE = "maximum_event_age"
@@ -163,7 +165,8 @@ class AsyncEventQueue:
                 if x >= 0:
                     due = min(due, self.msgs.sent_s[x] + self.cfg.maximum_event_age_s)
                     break
-            if due < float("inf") and (due < self._timer_at or self._timer_at <= env.now):
+            if due < float("inf") and (due < self._timer_at
+                                       or self._timer_at <= env.now + _ROUNDING_S):
                 self._timer_at = due
                 env.timeout(max(0.0, due - env.now)).callbacks.append(self._kick)
             yield self._wake
@@ -176,7 +179,10 @@ class AsyncEventQueue:
         max_age = self.cfg.maximum_event_age_s
         sent = msgs.sent_s
         due: list[int] = []
-        while retries and retries[0][0] <= now:
+        # A timer set for ``due`` may fire one rounding step early (now + (due - now) need
+        # not equal due): what falls due within that step is due now.
+        soon = now + _ROUNDING_S
+        while retries and retries[0][0] <= soon:
             due.append(heapq.heappop(retries)[2])
         # retries that fell due go first, oldest first: they were sent before anything
         # still waiting its first attempt
@@ -184,11 +190,11 @@ class AsyncEventQueue:
             ready.appendleft(m)
         while ready:
             x = ready[0]
-            if x >= 0 and now >= sent[x] + max_age:  # (the same sum as _retry_at's)
+            if x >= 0 and soon >= sent[x] + max_age:  # (the same sum as _retry_at's)
                 ready.popleft()
                 self._fail(x, UNATTEMPTED if msgs.receive_count[x] == 0 else MAXIMUM_EVENT_AGE)
                 continue
-            if x < 0 and now >= sent[~x] + max_age:  # a duplicate delivery too old to run
+            if x < 0 and soon >= sent[~x] + max_age:  # a duplicate delivery too old to run
                 ready.popleft()
                 continue
             e = fn.acquire()
