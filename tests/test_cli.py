@@ -124,8 +124,10 @@ def test_a_set_that_breaks_one_pipeline_names_it(capsys):
     # InvoicesFunction's timeout is 15 s, EmailFunction's 5 s: a 10 s visibility breaks one
     code, _, err = run_cli(capsys, "run", DATA / "sam-two-pipelines.yaml", "--set",
                            "queue.visibility_timeout_s=10")
-    assert_one_clear_error(code, err, "pipeline InvoicesFunction: queue.visibility_timeout_s = "
-                                      "10 is not allowed: at least function.timeout_s (15)")
+    # (a template's own value is changed before validation: the error names --set)
+    assert_one_clear_error(code, err, "queue.visibility_timeout_s (from --set, pipeline "
+                                      "InvoicesFunction) = 10 is not allowed: at least "
+                                      "function.timeout_s (15)")
 
 
 def test_run_with_an_overlay(capsys, tmp_path):
@@ -276,7 +278,8 @@ def test_lint_a_real_template(capsys):
     findings = json.loads(out)
     assert {f["rule"] for f in findings} >= {"timeout-above-visibility",
                                             "visibility-below-6x-timeout"}
-    assert set(findings[0]) == {"resource", "rule", "severity", "message", "why", "fix"}
+    assert set(findings[0]) == {"resource", "rule", "severity", "message", "why", "fix",
+                                "location"}
     code, out, _ = run_cli(capsys, "lint", DATA / "sam-good.yaml")
     assert code == 0 and "0 errors, 0 warnings" in out
 

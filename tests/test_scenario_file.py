@@ -16,10 +16,10 @@ import yaml
 
 import simlib
 from simlib import Application, Scenario, ScenarioError
+from simlib.whatif.inputs import load_any
 from simlib.scenario_file import (
     ScenarioFileError,
     apply_overlay,
-    load_any,
     load_application_file,
     load_overlay,
     load_scenario_file,
@@ -176,8 +176,8 @@ def test_a_missing_file_is_a_scenario_file_error(tmp_path):
 
 def test_duplicate_keys_are_refused(tmp_path):
     text = "queue:\n  visibility_timeout_s: 30\nqueue:\n  visibility_timeout_s: 90\n"
-    with pytest.raises(ScenarioFileError, match=r"line 3: not valid YAML: found duplicate "
-                                                r"key 'queue'"):
+    with pytest.raises(ScenarioFileError, match=r"s\.yaml line 3: queue is given twice "
+                                                r"\(lines 1 and 3\)$"):
         load_scenario_file(write(tmp_path, text))
 
 
@@ -299,7 +299,8 @@ def test_load_any_tells_templates_apart_by_their_top_level_keys(tmp_path):
 MEASURE = r"""
 import contextlib, io, json, resource, sys, time
 from simlib import cli
-from simlib.scenario_file import load_any, load_overlay, load_scenario_file
+from simlib.scenario_file import load_overlay, load_scenario_file
+from simlib.whatif.inputs import load_any
 from simlib.template import read_template
 
 what, path = sys.argv[1], sys.argv[2]

@@ -18,7 +18,8 @@ import pytest
 import simlib
 from simlib import Scenario, ScenarioError
 from simlib.runtimes import known_runtimes
-from simlib.scenario_file import ScenarioFileError, load_any, load_overlay
+from simlib.scenario_file import ScenarioFileError, load_overlay
+from simlib.whatif.inputs import load_any
 from simlib.template import (
     AWS_DEFAULT_BATCHING_WINDOW_S,
     AWS_DEFAULT_RETENTION_S,
@@ -184,16 +185,17 @@ def test_plain_cloudformation_yaml_queue_by_name_alias_and_outside_queue():
     assert any("audit-queue is not defined in this template" in n for n in audit.notes)
 
 
-def test_parameter_defaults_are_used_and_other_intrinsics_fall_back_with_a_note():
+def test_parameter_defaults_and_conditions_are_used_and_unknowns_said():
     p = one("params.yaml")
     assert p.timeout_s == 60  # !Ref TimeoutParam, Default "60"
-    assert p.source_of("timeout_s") == ("Resources.ReportFunction.Properties.Timeout -> "
-                                        "Parameters.TimeoutParam.Default")
-    assert p.memory_mb == 128  # Ref: MemoryParam, no Default
-    assert any("MemorySize is !Ref MemoryParam (a parameter with no Default); the AWS "
-               "default 128 MB is assumed" in n for n in p.notes)
-    assert p.batch_size == 10  # !If: not evaluated
-    assert any("BatchSize is Fn::If" in n for n in p.notes)
+    assert p.source_of("timeout_s") == "Resources.ReportFunction.Properties.Timeout"
+    assert any("Timeout = 60 s from Parameters.TimeoutParam.Default" in n for n in p.notes)
+    assert p.memory_mb == 128  # Ref: MemoryParam, no Default: unknown, AWS default run
+    assert "memory_mb" in p.unknown
+    assert any("MemorySize is !Ref MemoryParam (parameter MemoryParam has no Default" in n
+               for n in p.notes)
+    assert p.batch_size == 10  # !If [IsProd, 10, 1]: Stage defaults to prod
+    assert any("BatchSize = 10 from condition IsProd is true" in n for n in p.notes)
     assert p.queue_id == "ReportQueue"  # Fn::GetAtt: ReportQueue.Arn (string long form)
 
 
@@ -337,12 +339,18 @@ Resources:
 
 
 def test_an_unknown_runtime_names_the_resource_and_the_known_list(tmp_path):
-    p = _single(tmp_path, "Runtime: python2.7")
+    p = _single(tmp_path, "Runtime: cobol1")
     with pytest.raises(ScenarioFileError, match=r"Resources\.Fn\.Properties\.Runtime of Fn = "
-                                                r"'python2\.7' is not allowed: one of "
+                                                r"'cobol1' is not allowed: one of "
                                                 r"dotnet10, .*python3\.13.*provided\.al2023"):
         p.to_scenario()
     assert p.to_scenario({"function": {"runtime": "python3.9"}}).function.runtime == "python3.9"
+    # a runtime of a known language without cold-start data: the oldest measured one of
+    # that language, said in a note
+    p = _single(tmp_path, "Runtime: python2.7")
+    assert p.to_scenario().function.runtime.startswith("python3")
+    assert any("runtime python2.7 has no measured cold start: simulated as python3" in n
+               for n in p.notes)
 
 
 def test_a_function_without_a_runtime_needs_the_overlay(tmp_path):
@@ -424,17 +432,22 @@ def test_every_runnable_test_template_simulates(name):
         assert simlib.simulate(s, seed=0).summary["messages_sent"] > 0
 
 
-def test_an_intrinsic_part_way_down_a_key_is_noted(tmp_path):
-    p = _single(tmp_path, "Runtime: python3.13",
+def test_an_if_part_way_down_a_key_takes_its_branch_and_a_missing_condition_is_refused(
+        tmp_path):
+    """Fn::If may stand for a whole block (ScalingConfig: !If [...]); its condition must
+    be one of the template's Conditions (CloudFormation rejects the template otherwise)."""
+    with pytest.raises(ScenarioFileError, match="condition 'IsProd' is not in the "
+                                                "template's Conditions"):
+        _single(tmp_path, "Runtime: python3.13",
                 "ReservedConcurrentExecutions: !If [IsProd, 100, !Ref AWS::NoValue]")
-    assert p.reserved_concurrency is None
-    assert any("ReservedConcurrentExecutions is Fn::If" in n for n in p.notes)
     text = (DATA / "sam-good.yaml").read_text().replace(
         "ScalingConfig:\n              MaximumConcurrency: 20",
         "ScalingConfig: !If [Big, {MaximumConcurrency: 50}, {MaximumConcurrency: 20}]")
+    text = text.replace("Resources:\n", "Parameters:\n  Size: {Type: String, Default: small}\n"
+                        "Conditions:\n  Big: !Equals [!Ref Size, big]\nResources:\n", 1)
     (p,) = read_template(write(tmp_path, text))
-    assert p.max_concurrency is None
-    assert any("ScalingConfig.MaximumConcurrency is Fn::If" in n for n in p.notes)
+    assert p.max_concurrency == 20  # Size defaults to small: Big is false
+    assert any("MaximumConcurrency = 20 from condition Big is false" in n for n in p.notes)
 
 
 def test_a_managed_instances_function_is_read_but_not_run(tmp_path):

@@ -180,6 +180,23 @@ def _check_value(path: str, value, meta):
     return value
 
 
+def check_field(path: str, value):
+    """``value`` checked as :meth:`Scenario.from_dict` checks the field at ``path``
+    (``"queue.visibility_timeout_s"``): returned normalised, or a :class:`ScenarioError`
+    raised whose ``allowed`` states the field's range alone (for a value that is there:
+    no "or None", no model note). Why public: the linter judges a template's raw values
+    by the same ranges the model enforces, not by a copy of them.
+    """
+    section, _, name = path.partition(".")
+    known = {f.name: f for f in fields(_SECTIONS[section])} if section in _SECTIONS else {}
+    if name not in known:
+        raise ScenarioError(path, value, "a known section.field path")
+    meta = known[name].metadata
+    if value is not None:
+        meta = {**meta, "optional": False, "note": ""}
+    return _check_value(path, value, meta)
+
+
 class _Section:
     """Shared construction and validation for the scenario's sections."""
 

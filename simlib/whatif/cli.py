@@ -176,25 +176,46 @@ def _existing_file(path: str, what: str) -> Path:
 # -- loading -------------------------------------------------------------------------------
 
 
-def load_pipelines(args) -> dict[str, Scenario]:
-    """The file's pipelines (one for a scenario file), filtered by ``--pipeline``."""
-    from simlib.whatif.scenario_file import load_any, load_overlay
+def parse_parameters(items: Sequence[str] | None) -> dict:
+    """``--parameter Name=Value`` (repeatable), as ``sam deploy --parameter-overrides``:
+    the value is kept as text, as CloudFormation passes parameters."""
+    out = {}
+    for text in items or ():
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--parameter {text!r}: expected Name=Value, e.g. "
+                             "--parameter Stage=prod")
+        out[name.strip()] = value
+    return out
+
+
+def load_pipelines(args, changes: dict | None = None, one: bool = False
+                   ) -> dict[str, Scenario]:
+    """The file's pipelines (one for a scenario file), ``--pipeline`` chosen first.
+
+    ``changes`` (``--set``) that name a template's own values are applied before the
+    template is validated; every assumption the reading made is printed as a note.
+    """
+    from simlib.whatif.inputs import SelectionError, load
+    from simlib.whatif.scenario_file import load_overlay
 
     path = _existing_file(args.file, "FILE")
-    overlay = None
     if getattr(args, "application", False):
         return _template_application(path, args)
+    overlay = None
     if getattr(args, "overlay", None):
         overlay = load_overlay(_existing_file(args.overlay, "--overlay"))
-    pipelines = load_any(path, overlay=overlay)
-    if not pipelines:
-        raise UsageError(f"{path}: no SQS -> Lambda pipeline found")
-    if args.pipeline is not None:
-        if args.pipeline not in pipelines:
-            raise UsageError(f"--pipeline {args.pipeline!r} is not in {path}; its pipelines: "
-                             f"{', '.join(pipelines)}")
-        pipelines = {args.pipeline: pipelines[args.pipeline]}
-    return pipelines
+    try:
+        loaded = load(path, overlay=overlay, parameters=parse_parameters(args.parameter),
+                      pipeline=args.pipeline, changes=changes)
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    if one and len(loaded.runs) > 1:
+        raise UsageError(f"{args.file} holds {len(loaded.runs)} pipelines; choose one with "
+                         f"--pipeline ({', '.join(loaded.runs)})")
+    for note in loaded.notes:
+        print(f"simlib: note: {note}", file=sys.stderr)
+    return loaded.runs
 
 
 def _template_application(path: Path, args) -> dict:
@@ -224,7 +245,7 @@ def _template_application(path: Path, args) -> dict:
         if not isinstance(overlay, dict):
             raise UsageError(f"--overlay {ov}: a mapping of sections (workload, function, "
                              "handler, resources, account, run)")
-    app, notes = application_from_template(path, overlay)
+    app, notes = application_from_template(path, overlay, parse_parameters(args.parameter))
     for note in notes:
         print(f"simlib: note: {note}", file=sys.stderr)
     return {path.stem: app}
@@ -334,7 +355,8 @@ def cmd_run(args) -> int:
     changes = parse_changes(args.set)
     if args.out and args.format == "parquet":
         _need_pyarrow("--format parquet")
-    pipelines = load_pipelines(args)
+    pipelines = load_pipelines(args, changes)
+    changes = _scenario_changes(args, changes)
     known = SUMMARY_KEYS
     if any(isinstance(p, Application) for p in pipelines.values()):
         known = APPLICATION_SUMMARY_KEYS
@@ -371,26 +393,81 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
-def cmd_lint(args) -> int:
-    from simlib.whatif.lint import findings_table, lint_path
+def _scenario_changes(args, changes: dict) -> dict:
+    """The ``--set`` changes left for the scenario once a template's own values took
+    theirs (resource paths such as ``functions.Worker.memory_mb`` are template-only)."""
+    from simlib.whatif.inputs import RESOURCE_KINDS
+    from simlib.whatif.template import is_template, is_template_value, load_document
 
-    path = _existing_file(args.file, "FILE")
-    findings = lint_path(path)
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
-    if args.json:
-        print(json.dumps(findings_table(findings).to_dict(orient="records"), indent=2))
+    if getattr(args, "application", False) or not is_template(load_document(Path(args.file))):
+        return changes
+    return {k: v for k, v in changes.items()
+            if k.split(".", 1)[0] not in RESOURCE_KINDS and not is_template_value(k)}
+
+
+def cmd_lint(args) -> int:
+    """Lint each FILE; the exit code is the worst file's (2 when one could not be read).
+
+    With one FILE bad input is raised (one error line, nothing on stdout); with several,
+    a bad file is named on stderr and the others are still linted and reported (a
+    pre-commit hook passes many files at once).
+    """
+    from simlib.whatif.lint import findings_table, lint_path
+    from simlib.whatif.sarif import sarif_log
+
+    reports, failures, summaries, seen, code = {}, {}, [], set(), EXIT_OK
+    for name in args.files:
+        try:
+            path = _existing_file(name, "FILE")
+            if path.resolve() in seen:  # the same file twice: once
+                continue
+            seen.add(path.resolve())
+            findings = lint_path(path)
+        except (ScenarioError, UsageError) as exc:
+            if len(args.files) == 1:
+                raise
+            print(f"simlib: error: {exc}", file=sys.stderr)
+            failures[name], code = str(exc), EXIT_USAGE
+            continue
+        reports[path] = findings
+        errors = sum(f.severity == "error" for f in findings)
+        infos = sum(f.severity == "info" for f in findings)
+        warnings = len(findings) - errors - infos
+        summaries.append(f"{path}: {errors} error{'s' * (errors != 1)}, "
+                         f"{warnings} warning{'s' * (warnings != 1)}"
+                         + (f", {infos} info" if infos else ""))
+        if errors > 0 or (args.strict and warnings > 0):
+            code = max(code, EXIT_FINDINGS)
+    if args.format == "sarif":
+        report = json.dumps(sarif_log(reports, failures), indent=2)
+    elif args.format == "json":
+        records = []
+        for path, findings in reports.items():
+            rows = findings_table(findings).to_dict(orient="records")
+            # several files: each record says which (one file: the records as before)
+            records += rows if len(args.files) == 1 else [{"file": str(path)} | r for r in rows]
+        report = json.dumps(records, indent=2)
     else:
         width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-        for f in findings:
-            print(f"{f.severity.upper():7} {f.resource}  [{f.rule}]")
-            for label, text in (("", f.message), ("why: ", f.why), ("fix: ", f.fix)):
-                print(textwrap.fill(label + text, width, initial_indent=" " * 8,
-                                    subsequent_indent=" " * 13 if label else " " * 8))
-        print(f"{path}: {errors} error{'s' * (errors != 1)}, "
-              f"{warnings} warning{'s' * (warnings != 1)}")
-    failed = errors > 0 or (args.strict and warnings > 0)
-    return EXIT_FINDINGS if failed else EXIT_OK
+        lines = []
+        for (path, findings), summary in zip(reports.items(), summaries):
+            for f in findings:
+                lines.append(f"{f.severity.upper():7} {f.resource}  [{f.rule}]")
+                for label, text in (("", f.message), ("why: ", f.why), ("fix: ", f.fix)):
+                    lines.append(textwrap.fill(label + text, width, initial_indent=" " * 8,
+                                               subsequent_indent=" " * 13 if label else " " * 8))
+            lines.append(summary)
+        report = "\n".join(lines)
+    if args.output:
+        Path(args.output).write_text(report + "\n", encoding="utf-8")
+    elif report:  # (text with every file unreadable: nothing)
+        print(report)
+    if args.output or args.format != "text":  # stdout holds no summary: say it on stderr
+        for summary in summaries:
+            print(summary, file=sys.stderr)
+    if args.output:
+        print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
+    return code
 
 
 def cmd_sweep(args) -> int:
@@ -411,10 +488,9 @@ def cmd_sweep(args) -> int:
         raise UsageError("--scheduler needs dask.distributed, which is not installed: "
                          "pip install 'serverless-lab[dask]'")
     args.replications = sweep_replications(grid, args.replications)
-    pipelines = load_pipelines(args)
-    if len(pipelines) > 1:
-        raise UsageError(f"{args.file} holds {len(pipelines)} pipelines; choose one with "
-                         f"--pipeline ({', '.join(pipelines)})")
+    # a template's own values swept start at their first value, so that the base the
+    # grid is laid on is the template as the sweep will change it
+    pipelines = load_pipelines(args, {k: v[0] for k, v in grid.items()}, one=True)
     base = next(iter(pipelines.values()))
     runs = plan(base, grid, args.replications, args.seed)  # every point checked first
     workers = args.workers or cpu_count()
@@ -520,6 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="read a template as one application (topics, rules, "
                          "destinations, every pipeline together) instead of one scenario "
                          "per pipeline; what it assumes or leaves out is printed as notes")
+    running.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                         help="set a template parameter, as sam deploy "
+                         "--parameter-overrides does (repeatable; default: the parameter's "
+                         "Default)")
     running.add_argument("--seed", type=int, default=0, metavar="N",
                          help="random seed; a sweep's replication r uses N + r (default 0)")
     running.add_argument("--kpis", metavar="A,B,C",
@@ -543,15 +623,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file format for --out (parquet needs pyarrow; default csv)")
     run.set_defaults(command=cmd_run)
 
+    # lint has its own FILE... (not the shared `source`): a pre-commit hook passes many
     lint = commands.add_parser(
-        "lint", parents=[source],
-        help="report known production traps in a template or scenario file",
+        "lint",
+        help="report known production traps in templates or scenario files",
         description="Report known traps (visibility timeout vs function timeout, missing "
         "DLQ, ...) with why they matter and how to fix them. Exit 1 when there is an error "
-        "(with --strict, also a warning), else 0.", epilog=EPILOG)
-    lint.add_argument("--json", action="store_true", help="print the findings as JSON")
+        "(with --strict, also a warning), else 0; with several files, the worst of theirs "
+        "(2 when one cannot be read).", epilog=EPILOG)
+    lint.add_argument("files", nargs="+", metavar="FILE",
+                      help="SAM/CloudFormation templates or scenario YAML files")
+    shown = lint.add_mutually_exclusive_group()
+    shown.add_argument("--format", choices=("text", "json", "sarif"),
+                       help="text (default); json: one record per finding (with several "
+                       "files, each also has 'file'); sarif: a SARIF 2.1.0 log for code "
+                       "scanning (lines point at the template keys)")
+    shown.add_argument("--json", action="store_const", dest="format", const="json",
+                       help="the same as --format json")
+    lint.add_argument("--output", metavar="OUT",
+                      help="write the report to OUT instead of stdout (the one-line summary "
+                      "per file still goes to stderr)")
     lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    lint.set_defaults(command=cmd_lint)
+    lint.set_defaults(command=cmd_lint, format="text")
 
     sweep = commands.add_parser(
         "sweep", parents=[source, running],

@@ -7,8 +7,9 @@ no second vocabulary to learn or to drift. Loading is safe (no Python objects fr
 and every mistake is one :class:`ScenarioFileError` that names the file, the line where
 it can be found, the dotted key path, the value and the allowed range.
 
-:func:`load_any` is the single entry point for "a file a user pointed at": it tells a
-SAM / CloudFormation template from a scenario file and returns one scenario per pipeline.
+:func:`simlib.whatif.inputs.load` is the single entry point for "a file a user pointed
+at": it tells a template, an application file and a scenario file apart (this module does
+not read templates).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from simlib.core.errors import ScenarioError
-from simlib.core.scenario import ConflictError, Scenario
+from simlib.core.scenario import ConflictError, Scenario, _brief
 
 
 class ScenarioFileError(ScenarioError):
@@ -31,16 +32,73 @@ class ScenarioFileError(ScenarioError):
     with the file and, when known, the line: ``orders.yaml line 7: queue.retention_s =
     10 is not allowed: a number in 60..1,209,600``. ``path``, ``line``, ``field``,
     ``value`` and ``allowed`` are kept as attributes for programs.
+
+    The message is one line whatever the file holds: a value whose ``repr`` would be
+    long or deep (a mapping nested 900 levels, an integer of 5,000 digits) is shown in a
+    few words, and a line break in a key or a name is shown escaped (``\\n``).
     """
 
     def __init__(self, path, field: str, value, allowed: str, *, line: int | None = None,
                  message: str | None = None):
-        super().__init__(field, value, allowed)
+        shown = _shown(value)
+        super().__init__(field, shown, allowed)
+        self.value = value
         self.path = str(path)
         self.line = line
         where = f"{self.path} line {line}" if line is not None else self.path
-        text = message or f"{field} = {value!r} is not allowed: {allowed}"
-        self.args = (f"{where}: {text}",)
+        text = message or f"{field} = {shown!r} is not allowed: {allowed}"
+        self.args = (_one_line(f"{where}: {text}"),)
+
+
+class _BigInt(int):
+    """An integer too long to print (Python refuses to above 4,300 digits), shown by
+    its size."""
+
+    def __repr__(self):
+        return f"an integer of {self.bit_length() * 0.30103:,.0f} digits"
+
+
+def _shown(value):
+    """``value`` as an error message shows it: itself when its repr is short, else in
+    a few words (see :func:`~simlib.core.scenario._brief`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return _BigInt(value)
+    if isinstance(value, (dict, list, tuple)):
+        if nesting_depth(value) > 4 or len(repr(_brief_items(value))) > 200:
+            return _brief(value)
+        return value
+    return _brief(value)
+
+
+def _brief_items(value):
+    """A container with its long items (big integers, long strings) made short, to
+    measure its repr safely."""
+    if isinstance(value, dict):
+        return {_brief_items(k): _brief_items(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_brief_items(v) for v in value]
+    return _shown(value)
+
+
+_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode()
+                for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every character Python splits lines at shown escaped."""
+    return text.translate(_LINE_BREAKS)
+
+
+def nesting_depth(value: Any) -> int:
+    """How many levels of mappings and lists ``value`` nests (a scalar: 0), counted
+    without recursion, so that a value nested too deeply is measured, not crashed on."""
+    depth, level = 0, [value]
+    while True:
+        containers = [c for c in level if isinstance(c, (dict, list, tuple))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [v for c in containers for v in (c.values() if isinstance(c, dict) else c)]
 
 
 # -- reading YAML -------------------------------------------------------------------------
@@ -69,22 +127,37 @@ MAX_DEPTH = 100
 
 
 class _Refused(yaml.composer.ComposerError):
-    """A file refused by a loading bound: reported as it is, not as "not valid YAML"."""
+    """A file refused by a loading bound or a duplicate key: reported as it is, not as
+    "not valid YAML"."""
 
 
 class BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses alias bombs, recursive aliases and very deep nesting.
+    """SafeLoader that refuses alias bombs, recursive aliases, very deep nesting and
+    duplicate keys, and reports a value it cannot construct as a YAML error.
 
     PyYAML composes an alias as a reference to the anchored node, so the bomb costs
     nothing until someone walks it; counting, at each alias, how many values the anchored
     node expands to (memoised per node, so linear in the file) catches it while the
     file is still being read. An alias to a collection that is still open (``&a [*a]``)
     would be an endless value and is refused as well. Normal anchors and ``<<`` merge
-    keys keep working.
+    keys keep working (a key given beside a ``<<`` merge overrides the merged one, as
+    YAML says).
+
+    A key given twice in one mapping would silently keep the last value (PyYAML's
+    default), the kind of quiet surprise the scenario contract forbids; it is refused
+    naming the key path and both lines: ``Resources.Worker.Properties.Timeout is given
+    twice (lines 9 and 10)``. Keys are compared as the values they stand for, so ``1``
+    and ``0x1`` (or ``true`` and ``True``) are the same key, as they would be in the
+    loaded mapping.
+
+    A scalar that matches a type but cannot become one (``2024-13-45``, an integer of
+    5,000 digits, ``!!float abc``) raises a ``ValueError`` deep inside PyYAML; it is
+    turned into a :class:`yaml.constructor.ConstructorError` at the value's line.
     """
 
     def compose_document(self):
         self._alias_values, self._expanded, self._depth = 0, {}, 0
+        self._path: list[str] = []
         return super().compose_document()
 
     def compose_node(self, parent, index):
@@ -92,6 +165,7 @@ class BoundedLoader(yaml.SafeLoader):
             self._count_alias(self.peek_event())
             return super().compose_node(parent, index)
         self._depth += 1
+        self._path.append(_step(parent, index))
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refused(None, None, f"YAML nesting = more than {MAX_DEPTH} levels is "
@@ -100,6 +174,46 @@ class BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._path.pop()
+
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            first = seen.setdefault(key, key_node)
+            if first is not key_node:
+                where = _dotted([*self._path[1:], str(key_node.value)])
+                raise _Refused(None, None, f"{where} is given twice (lines "
+                               f"{first.start_mark.line + 1} and "
+                               f"{key_node.start_mark.line + 1})", key_node.start_mark)
+        return node
+
+    def _key(self, node: yaml.Node):
+        """What a key node stands for, to compare keys; None when it cannot be compared
+        here (a merge key, a collection, a tagged key: construction judges those)."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:merge":
+            return None
+        if not node.tag.startswith("tag:yaml.org,2002:"):
+            return None
+        try:
+            key = self.construct_object(node)
+            hash(key)
+        except (yaml.YAMLError, TypeError):
+            return ("unreadable", node.tag, node.value)
+        return key
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            text = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            shown = repr(text[:40]) + ("..." if len(text) > 40 else "")
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown} as {node.tag.rsplit(':', 1)[-1]}: {exc}",
+                node.start_mark) from None
 
     def _count_alias(self, event) -> None:
         node = self.anchors.get(event.anchor)
@@ -129,26 +243,30 @@ class BoundedLoader(yaml.SafeLoader):
         return size
 
 
+def _step(parent, index) -> str:
+    """The key path step of the node being composed: the key of a mapping value, the
+    position of a list item; ``?`` for a key itself (keys are not paths)."""
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    if isinstance(index, int):
+        return f"[{index}]"
+    return "?" if parent is not None else ""
+
+
+def _dotted(steps: list[str]) -> str:
+    """["Resources", "Topic", "[0]", "Protocol"] -> "Resources.Topic[0].Protocol"."""
+    out = ""
+    for step in steps:
+        out += step if step.startswith("[") or not out else f".{step}"
+    return out
+
+
 class _ScenarioLoader(BoundedLoader):
-    """BoundedLoader that refuses duplicate keys and reads ``1e5`` as a number.
+    """BoundedLoader that reads ``1e5`` as a number.
 
     PyYAML follows YAML 1.1, where ``1e5`` (no dot) is a string; a user writing
-    ``rate_per_s: 1e5`` means the number, as YAML 1.2 and JSON do. A duplicate key would
-    otherwise silently keep the last value, the kind of quiet surprise the scenario
-    contract forbids.
+    ``rate_per_s: 1e5`` means the number, as YAML 1.2 and JSON do.
     """
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark,
-                )
-            seen[key] = True
-        return super().construct_mapping(node, deep=deep)
 
 
 _ScenarioLoader.add_implicit_resolver(
@@ -244,6 +362,11 @@ def _mapping(path: Path) -> tuple[dict, yaml.Node | None]:
     return data, node
 
 
+# the top-level keys of a scenario file
+SCENARIO_SECTIONS = ("source", *(f.name for f in dataclasses.fields(Scenario)
+                                 if f.default_factory is not dataclasses.MISSING))
+
+
 def _sections() -> dict[str, Any]:
     """Scenario section name -> section class, read off the Scenario dataclass itself."""
     return {f.name: f.default_factory for f in dataclasses.fields(Scenario)
@@ -280,8 +403,8 @@ def load_scenario_file(path) -> Scenario:
     data, node = _mapping(path)
     if is_application(data):
         raise ScenarioFileError(path, "resources", None, "", line=_line_of(node, "resources"),
-                                message=f"{path}: an application file (it has resources); "
-                                        "read it with load_application_file or load_any")
+                                message="an application file (it has resources); "
+                                        "read it with load_application_file")
     try:
         return Scenario.from_dict(_anchor_paths(data, path))
     except ScenarioError as exc:
@@ -376,36 +499,14 @@ def apply_overlay(base: dict, overlay: dict | None) -> dict:
     return merged
 
 
-def load_any(path, overlay: dict | None = None) -> dict[str, Scenario]:
-    """Scenarios from a file a user pointed at, by name (an application file gives one
-    :class:`~simlib.application.Application`).
-
-    A SAM / CloudFormation template (it has ``Resources``, ``AWSTemplateFormatVersion``
-    or ``Transform``) gives one scenario per SQS -> Lambda pipeline, named after the
-    function's logical id (plus the queue's when one function reads several queues). A
-    scenario file gives one scenario named after the file's stem. ``overlay`` (a nested
-    dict in ``Scenario.from_dict`` shape, e.g. from :func:`load_overlay`) is laid over
-    what the file says: the traffic and handler a template cannot describe.
-    """
-    # Imported here: simlib.template raises this module's ScenarioFileError.
-    from simlib.whatif import template
-
+def scenario_from_file_with_overlay(path, overlay: dict) -> Scenario:
+    """The scenario file at ``path`` with ``overlay`` (``Scenario.from_dict`` shape, e.g.
+    from :func:`load_overlay`) laid over it; an error names the overlay's field or the
+    file's line."""
     path = Path(path)
-    document = template.load_document(path)
-    if template.is_template(document):
-        return {p.name: p.to_scenario(overlay) for p in template.pipelines(document, path)}
-    if is_application(document):
-        if overlay:
-            raise ScenarioFileError(
-                path, "overlay", None, "", message=f"{path}: an overlay applies to a template "
-                "or a one-pipeline scenario; an application file holds its own traffic and "
-                "handlers (change them with --set resources.<name>.<field>=VALUE)")
-        return {path.stem: load_application_file(path)}
-    if not overlay:
-        return {path.stem: load_scenario_file(path)}
     data, node = _mapping(path)
     try:
-        scenario = Scenario.from_dict(apply_overlay(_anchor_paths(data, path), overlay))
+        return Scenario.from_dict(apply_overlay(_anchor_paths(data, path), overlay))
     except ScenarioError as exc:
         changes = overlay_changes(overlay)
         if isinstance(exc, ConflictError):
@@ -417,4 +518,3 @@ def load_any(path, overlay: dict | None = None) -> dict[str, Scenario]:
             err = _wrap(path, node, exc)
             err.args = (err.args[0] + " (with the overlay applied)",)
         raise err from None
-    return {path.stem: scenario}

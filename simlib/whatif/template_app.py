@@ -29,7 +29,7 @@ from typing import Any
 from simlib.core.application import Application
 from simlib.core.errors import ScenarioError
 from simlib.core.runtimes import known_runtimes
-from simlib.whatif.scenario_file import ScenarioFileError
+from simlib.whatif.scenario_file import MAX_DEPTH, ScenarioFileError, nesting_depth
 from simlib.whatif.template import (
     FUNCTION_TYPES,
     PROVIDED_DEFAULT,
@@ -53,10 +53,10 @@ OVERLAY_SECTIONS = ("workload", "function", "handler", "database", "resources", 
                     "run")
 
 
-def _name(text: str) -> str:
+def _name(text: Any) -> str:
     """A resource name the application accepts (logical ids already are; SAM event paths
-    such as ``Fn.Events.Queue`` are not)."""
-    out = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+    such as ``Fn.Events.Queue`` are not; a YAML key may also be a number or null)."""
+    out = re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-")
     return out if out and out[0].isalpha() else f"r-{out}"
 
 
@@ -67,17 +67,29 @@ def _pattern(reader: _Reader, raw: Any, where: str, notes: list[str]) -> dict | 
         notes.append(f"{where} is {reason}: the filter is left out (everything passes)")
         return None
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+        value = _json(value)
+        if value is None:
             notes.append(f"{where} is not valid JSON: the filter is left out")
             return None
+    if isinstance(value, dict) and nesting_depth(value) > MAX_DEPTH:
+        notes.append(f"{where} nests more than {MAX_DEPTH} levels: the filter is left out")
+        return None
     return value if isinstance(value, dict) and value else None
 
 
+def _json(text: str) -> Any:
+    """``text`` parsed as JSON, or None when it is not JSON Python can read (a syntax
+    error, nesting deeper than Python's JSON reader recurses, an integer of more than
+    4,300 digits)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return None
+
+
 class _Builder:
-    def __init__(self, document: dict, path: Path):
-        self.reader = _Reader(document, path)
+    def __init__(self, document: dict, path: Path, parameters: dict | None = None):
+        self.reader = _Reader(document, path, parameters)
         self.path = path
         self.resources: dict[str, dict] = {}
         self.notes: list[str] = []
@@ -206,10 +218,7 @@ class _Builder:
         sub["filter_scope"] = "body" if scope == "MessageBody" else "attributes"
         redrive = extra.get("RedrivePolicy")
         if isinstance(redrive, str):
-            try:
-                redrive = json.loads(redrive)
-            except json.JSONDecodeError:
-                redrive = None
+            redrive = _json(redrive)
         if isinstance(redrive, dict) and "deadLetterTargetArn" in redrive:
             dlq = self.target(redrive["deadLetterTargetArn"], f"{where}.RedrivePolicy",
                               ("queue",))
@@ -448,15 +457,17 @@ class _Builder:
                 self.resources[_name(f"{name}-traffic")] = {
                     "kind": "source", "target": name, **workload}
                 self.notes.append(f"{name} gets traffic from a generated source "
-                                  f"{_name(name + '-traffic')} (the overlay's workload, else "
+                                  f"{_name(f'{name}-traffic')} (the overlay's workload, else "
                                   "the default workload)")
 
 
-def application_from_template(path, overlay: dict | None = None) -> tuple[Application, list[str]]:
+def application_from_template(path, overlay: dict | None = None,
+                              parameters: dict | None = None) -> tuple[Application, list[str]]:
     """The template at ``path`` as one application, and the notes on what was assumed or
     left out. ``overlay``: ``workload`` (every generated source), ``function`` and
     ``handler`` (every function), ``resources`` (by name: fields to change, or whole new
-    resources such as sources with their own traffic)."""
+    resources such as sources with their own traffic). ``parameters`` override the
+    template's parameter defaults (``--parameter``)."""
     from simlib.whatif.template import load_document
 
     path = Path(path)
@@ -466,7 +477,11 @@ def application_from_template(path, overlay: dict | None = None) -> tuple[Applic
         raise ScenarioFileError(path, f"overlay.{unknown[0]}", overlay[unknown[0]], "", message=(
             f"overlay section {unknown[0]!r} does not apply to a template read as one "
             f"application; its sections: {', '.join(OVERLAY_SECTIONS)}"))
-    b = _Builder(load_document(path), path)
+    for key in ("workload", "function", "handler", "database", "resources"):
+        if overlay.get(key) is not None and not isinstance(overlay[key], dict):
+            raise ScenarioFileError(path, f"overlay.{key}", overlay[key],
+                                    "a mapping of field names to values")
+    b = _Builder(load_document(path), path, parameters)
     b.build()
     b.sources(overlay)
     common = {**(overlay.get("function") or {}), **(overlay.get("handler") or {})}
@@ -484,9 +499,10 @@ def application_from_template(path, overlay: dict | None = None) -> tuple[Applic
             b.resources[name].update(fields)
         else:
             b.resources[name] = fields
-    if not any(s.get("kind") == "source" for s in b.resources.values()):
+    if not any(isinstance(s, dict) and s.get("kind") == "source"
+               for s in b.resources.values()):
         raise ScenarioFileError(path, "Resources", None, "", message=(
-            f"{path}: nothing in this template receives traffic the model can simulate (no "
+            "nothing in this template receives traffic the model can simulate (no "
             "topic, bus, consumed queue or API event): add a source in the overlay's "
             "resources"))
     data = {"resources": b.resources}
