@@ -31,9 +31,9 @@ from simlib.lint import (
     rule_uses,
     skipped_rules,
 )
+from simlib.template import read_template
 from simlib.whatif import cli
 from simlib.whatif.lint import _rule
-from simlib.template import read_template
 
 DATA = Path(__file__).resolve().parent / "data"
 LINT = DATA / "lint"
@@ -174,7 +174,8 @@ def test_the_other_numbers_of_a_pipeline_are_range_checked_too():
     ("timeout_s", "function.timeout_s", 2000), ("memory_mb", "function.memory_mb", 64),
     ("reserved_concurrency", "function.reserved_concurrency", -1),
     ("provisioned_concurrency", "function.provisioned_concurrency", -1),
-    ("batch_size", "mapping.batch_size", 0), ("batching_window_s", "mapping.batching_window_s", 301),
+    ("batch_size", "mapping.batch_size", 0),
+    ("batching_window_s", "mapping.batching_window_s", 301),
     ("max_concurrency", "mapping.max_concurrency", 1),
     ("provisioned_min_pollers", "mapping.provisioned_min_pollers", 1),
     ("provisioned_max_pollers", "mapping.provisioned_max_pollers", 10_001),
@@ -266,10 +267,9 @@ def test_a_small_receive_count_with_reserved_concurrency_and_no_cap_over_pulls(t
     f = by_rule["over-pull-to-dead-letter-queue"]
     assert "maxReceiveCount 2" in f.message and "reserved concurrency 20" in f.message
     assert "without ever running" in f.why and "MaximumConcurrency to at most 20" in f.fix
-    capped = variant(tmp_path, "over-pull.yaml", (
-        "            FunctionResponseTypes: [ReportBatchItemFailures]\n",
-        "            FunctionResponseTypes: [ReportBatchItemFailures]\n"
-        "            ScalingConfig:\n              MaximumConcurrency: 20\n"))
+    rbif = "            FunctionResponseTypes: [ReportBatchItemFailures]\n"
+    scaling = "            ScalingConfig:\n              MaximumConcurrency: 20\n"
+    capped = variant(tmp_path, "over-pull.yaml", (rbif, rbif + scaling))
     assert [f.rule for f in lint_path(capped, today=TODAY)] == ["max-receive-count-below-5"]
     five = variant(tmp_path, "over-pull.yaml", ("maxReceiveCount: 2", "maxReceiveCount: 5"))
     assert [f.rule for f in lint_path(five, today=TODAY)] == ["reserved-below-max-concurrency"]
@@ -288,6 +288,9 @@ def test_ledger_traps_come_from_the_overlay():
         ("LedgerFunction", "database-connections-below-concurrency", "warning"),
     }
     assert ledger(None) == []  # the template alone says nothing of either
+    # lint_path passes its overlay on (as simlib lint would with an --overlay file)
+    assert triples(lint_path(LINT / "ledger.yaml", today=TODAY, overlay=overlay())) == \
+        triples(ledger(overlay()))
 
 
 def test_idempotency_records_must_outlast_redelivery():
@@ -415,7 +418,8 @@ def test_a_parameter_without_a_default_is_unknown_not_a_default(tmp_path):
 
 
 def test_errors_then_warnings_then_info():
-    # batch-over-10-without-window is registered after max-receive-count-below-5: the sort orders them
+    # batch-over-10-without-window is registered after max-receive-count-below-5: the
+    # order comes from the sort, not from the registry
     facts = dataclasses.replace(Facts.of_scenario(clean_scenario(), "p"), timeout_s=900,
                                 visibility_timeout_s=5_400, aws_defaults=frozenset({"memory_mb"}),
                                 max_receive_count=2, batch_size=500, batching_window_s=0)

@@ -181,6 +181,97 @@ def test_duplicate_keys_are_refused(tmp_path):
         load_scenario_file(write(tmp_path, text))
 
 
+@pytest.mark.parametrize("text, where, lines", [
+    # a field of a section, in a flow mapping
+    ("queue: {visibility_timeout_s: 30, visibility_timeout_s: 90}\n",
+     "queue.visibility_timeout_s", (1, 1)),
+    # keys compare as the values they stand for, as in the loaded mapping
+    ("mapping:\n  batch_size: 1\nmapping:\n  batch_size: 2\n", "mapping", (1, 3)),
+    ("x-notes:\n  1: a\n  0x1: b\n", "x-notes.0x1", (2, 3)),
+    # inside a list, the position is part of the path
+    ("x-list:\n  - a: 1\n    a: 2\n", "x-list[0].a", (2, 3)),
+])
+def test_a_duplicate_key_names_its_path_and_both_lines(tmp_path, text, where, lines):
+    with pytest.raises(ScenarioFileError) as info:
+        load_scenario_file(write(tmp_path, text))
+    first, second = lines
+    assert str(info.value) == (f"{tmp_path / 's.yaml'} line {second}: {where} is given "
+                               f"twice (lines {first} and {second})")
+    assert info.value.line == second
+
+
+def test_a_duplicate_key_in_an_overlay_is_refused(tmp_path):
+    text = "workload:\n  rate_per_s: 5\n  duration_s: 60\n  rate_per_s: 50\n"
+    with pytest.raises(ScenarioFileError, match=r"o\.yaml line 4: workload\.rate_per_s is "
+                                                r"given twice \(lines 2 and 4\)$"):
+        load_overlay(write(tmp_path, text, "o.yaml"))
+
+
+def test_a_duplicate_key_in_a_template_names_both_lines():
+    from simlib.whatif.template import load_document
+
+    path = TEST_DATA / "broken" / "duplicate-keys.yaml"
+    with pytest.raises(ScenarioFileError) as info:
+        load_document(path)
+    assert str(info.value) == (f"{path} line 10: Resources.Worker.Properties.Timeout is "
+                               "given twice (lines 9 and 10)")
+
+
+def test_a_key_beside_a_merge_key_is_not_a_duplicate(tmp_path):
+    """``<<`` merges a mapping's keys; a key given beside it overrides the merged one (YAML
+    merge keys), which is not a key given twice."""
+    from simlib.scenario_file import BoundedLoader
+
+    text = ("base: &base {visibility_timeout_s: 30, retention_s: 3600}\n"
+            "queue:\n  <<: *base\n  visibility_timeout_s: 90\n")
+    assert yaml.load(text, Loader=BoundedLoader)["queue"] == {"visibility_timeout_s": 90,
+                                                              "retention_s": 3600}
+
+
+@pytest.mark.parametrize("command", ["lint", "run"])
+def test_the_command_line_refuses_a_duplicate_key_in_one_line(capsys, command):
+    from simlib.whatif.cli import main
+
+    path = TEST_DATA / "broken" / "duplicate-keys.yaml"
+    assert main([command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"simlib: error: {path} line 10: Resources.Worker.Properties.Timeout is "
+                   "given twice (lines 9 and 10)\n")
+
+
+@pytest.mark.parametrize("text, needle", [
+    # Python refuses to read more than 4,300 decimal digits; no float holds 1e400
+    ("queue:\n  visibility_timeout_s: 1" + "0" * 5000 + "\n",
+     "line 2: queue.visibility_timeout_s = an integer of 5,001 digits is not allowed"),
+    ("queue:\n  visibility_timeout_s: 1" + "0" * 400 + "\n",
+     "line 2: queue.visibility_timeout_s = an integer of 401 digits is not allowed"),
+    ("queue:\n  visibility_timeout_s: 0x" + "f" * 300 + "\n",
+     "line 2: queue.visibility_timeout_s = an integer of 362 digits is not allowed"),
+    # a scalar that looks like a type but cannot be one
+    ("x-when: 2024-13-45\n", "line 1: not valid YAML: cannot read '2024-13-45' as timestamp"),
+    ("queue:\n  visibility_timeout_s: !!float abc\n",
+     "line 2: not valid YAML: cannot read 'abc' as float"),
+])
+def test_a_value_python_cannot_hold_is_one_clear_error(tmp_path, text, needle):
+    with pytest.raises(ScenarioFileError) as info:
+        load_scenario_file(write(tmp_path, text))
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_error_message_is_one_line_whatever_the_value(tmp_path):
+    from simlib.scenario_file import ScenarioFileError as Error
+
+    deep: list = [1]
+    for _ in range(5000):  # deeper than Python's repr can go
+        deep = [deep]
+    assert str(Error("t.json", "Resources.W.Properties.Timeout", deep, "a number")) == \
+        "t.json: Resources.W.Properties.Timeout = a list of 1 item is not allowed: a number"
+    assert str(Error("t.json", "Timeout", 10 ** 5000, "a number")) == \
+        "t.json: Timeout = an integer of 5,001 digits is not allowed: a number"
+    assert str(Error("t.yaml", "Resources.Line\nBreak", "x\u2028y", "a number")) == \
+        r"t.yaml: Resources.Line\nBreak = 'x\u2028y' is not allowed: a number"
+
+
 def test_loading_is_safe(tmp_path):
     marker = tmp_path / "pwned"
     text = f"workload: !!python/object/apply:os.system ['touch {marker}']\n"

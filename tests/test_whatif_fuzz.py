@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 import json
 import math
@@ -29,22 +30,24 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simlib.core.scenario import Scenario
 from simlib.whatif.cli import main
 from simlib.whatif.scenario_file import ScenarioFileError
 from simlib.whatif.template import load_document
 
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 BROKEN = DATA / "broken"
 OVERLAY = "workload:\n  rate_per_s: 1\n  duration_s: 5\nrun:\n  drain_s: 60\n"
 COMMANDS = (["lint"], ["run", "--overlay", "{overlay}"],
             ["run", "--application", "--overlay", "{overlay}"])
 
 
-def _fixtures() -> dict[str, dict]:
-    """Every fixture that parses to a mapping, by file name (the deep ones do not parse:
-    they have tests of their own below)."""
+def _fixtures(*paths: Path) -> dict[str, dict]:
+    """Every file of ``paths`` that parses to a mapping, by folder and file name (the
+    deep and duplicate-key fixtures do not parse: they have tests of their own below)."""
     docs = {}
-    for path in sorted([*DATA.glob("*.yaml"), *DATA.glob("*.json"), *BROKEN.glob("*")]):
+    for path in sorted(paths):
         try:
             doc = load_document(path)
         except ScenarioFileError:
@@ -54,7 +57,10 @@ def _fixtures() -> dict[str, dict]:
     return docs
 
 
-FIXTURES = _fixtures()
+FIXTURES = _fixtures(*DATA.glob("*.yaml"), *DATA.glob("*.json"), *BROKEN.glob("*"))
+SCENARIOS = _fixtures(*(ROOT / "data" / "scenarios").glob("*.yaml"))
+OVERLAYS = {"tiny": yaml.safe_load(OVERLAY),
+            **_fixtures(*(ROOT / "data" / "templates").glob("*-traffic.yaml"))}
 
 
 # -- running the command line ----------------------------------------------------------
@@ -72,13 +78,16 @@ def assert_answers(path: Path, overlay: Path) -> None:
     for command in COMMANDS:
         argv = [command[0], str(path),
                 *(str(overlay) if a == "{overlay}" else a for a in command[1:])]
-        code, out, err = simlib(*argv)
-        shown = f"simlib {' '.join(argv)} -> {code}\n{err[-3000:]}"
-        assert code in (0, 1, 2), shown
-        assert "Traceback" not in out + err, shown
-        if code == 2:
-            lines = err.splitlines()
-            assert len(lines) == 1 and lines[0].startswith("simlib: error: "), shown
+        assert_exit_code(argv, *simlib(*argv))
+
+
+def assert_exit_code(argv: list[str], code: int, out: str, err: str) -> None:
+    shown = f"simlib {' '.join(argv)} -> {code}\n{err[-3000:]}"
+    assert code in (0, 1, 2), shown
+    assert "Traceback" not in out + err, shown
+    if code == 2:
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("simlib: error: "), shown
 
 
 # -- writing a document ----------------------------------------------------------------
@@ -190,7 +199,12 @@ KEYS = ("Type", "Properties", "Events", "Queue", "Topic", "Timeout", "MemorySize
         "EventInvokeConfig", "DestinationConfig", "OnSuccess", "OnFailure", "Destination",
         "EventBusName", "EventPattern", "ContentBasedDeduplication", "FifoTopic",
         "Parameters", "Default", "Globals", "Function", "Resources", "Conditions",
-        "AWSTemplateFormatVersion", "Transform", "resources", "workload", "queue")
+        "AWSTemplateFormatVersion", "Transform", "resources", "kind", "target")
+# ... and the sections and fields of a scenario file, read off the Scenario itself
+KEYS += tuple(dict.fromkeys(
+    [f.name for f in dataclasses.fields(Scenario)] +
+    [g.name for f in dataclasses.fields(Scenario) if f.default_factory is not dataclasses.MISSING
+     for g in dataclasses.fields(f.default_factory)]))
 WORDS = ("SQS", "SNS", "Api", "HttpApi", "EventBridgeRule", "CloudWatchEvent", "DynamoDB",
          "ReportBatchItemFailures", "PublishedVersions", "python3.13", "python3.9",
          "nodejs22.x", "provided.al2", "provided.al2023", "java21", "ruby3.3", "cobol1",
@@ -204,7 +218,9 @@ WORDS = ("SQS", "SNS", "Api", "HttpApi", "EventBridgeRule", "CloudWatchEvent", "
          "arn:aws:sns:us-east-1:123456789012:topic", "arn:", "arn:aws:lambda",
          "${Jobs.Arn}", "${Missing.Arn}", "${", '{"a": [1]}', '{"type": ["order"]}',
          "[1, 2]", "{}", '{"deadLetterTargetArn": 5, "maxReceiveCount": "x"}',
-         "line one\nline two", "ünïcödé", "a" * 300)
+         "line one\nline two", "ünïcödé", "a" * 300, "sqs", "api", "poisson", "constant",
+         "burst", "diurnal", "trace", "queue", "function", "source", "topic", "bus",
+         "mapping", "lognormal", "exponential", "environment", "invocation")
 NUMBERS = (0, -1, 1, 2, 10, 11, 1001, 10**6, 2**31, 2**63, 10**30, 10**400, -(10**400),
            0.5, -0.0, 1e-320, 1e308, -1e308, math.inf, -math.inf, math.nan)
 
@@ -227,16 +243,14 @@ def scalars(ids: list[str]) -> st.SearchStrategy:
 def values(ids: list[str]) -> st.SearchStrategy:
     """A value of any shape: scalars, small lists and mappings, intrinsics, deep nests."""
     leaf = scalars(ids)
-    return st.one_of(
-        leaf,
-        st.builds(Nest, st.sampled_from([2, 99, 100, 101, 500, 1000, 5000]),
-                  st.sampled_from(["list", "dict"])),
-        st.recursive(leaf, lambda inner: st.one_of(
-            st.lists(inner, max_size=3),
-            st.dictionaries(st.sampled_from(KEYS + tuple(ids)), inner, max_size=3),
-            intrinsics(inner, ids),
-        ), max_leaves=6),
-    )
+    nested = st.recursive(leaf, lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(KEYS + tuple(ids)), inner, max_size=3),
+        intrinsics(inner, ids),
+    ), max_leaves=6)
+    deep = st.builds(Nest, st.sampled_from([2, 99, 100, 101, 500, 1000, 5000]),
+                     st.sampled_from(["list", "dict"]))
+    return st.integers(0, 8).flatmap(lambda i: deep if i == 0 else leaf if i < 5 else nested)
 
 
 def intrinsics(args: st.SearchStrategy, ids: list[str]) -> st.SearchStrategy:
@@ -354,10 +368,12 @@ def mutate(draw, doc):
 
 
 @st.composite
-def mutants(draw, max_changes: int = 4):
-    """A fixture with one to ``max_changes`` random changes."""
-    name = draw(st.sampled_from(sorted(FIXTURES)))
-    doc = copy.deepcopy(FIXTURES[name])
+def mutants(draw, max_changes: int = 4, fixtures: dict | None = None):
+    """A fixture (a template unless ``fixtures`` says otherwise) with one to
+    ``max_changes`` random changes."""
+    fixtures = FIXTURES if fixtures is None else fixtures
+    name = draw(st.sampled_from(sorted(fixtures)))
+    doc = copy.deepcopy(fixtures[name])
     for _ in range(draw(st.integers(1, max_changes))):
         doc = draw(mutate(doc))
     return doc
@@ -385,6 +401,8 @@ def test_the_fixtures_are_read():
     assert len(FIXTURES) >= 20
     assert {"data/sam-good.yaml", "data/cfn-plain.json", "data/app-fanout.yaml",
             "broken/ref-list.yaml", "broken/cdk-alias.json"} <= set(FIXTURES)
+    assert {"scenarios/default.yaml", "scenarios/async-orders.yaml"} <= set(SCENARIOS)
+    assert {"tiny", "templates/orders-traffic.yaml"} <= set(OVERLAYS)
 
 
 @FUZZ
@@ -403,6 +421,51 @@ def test_an_intrinsic_with_wrong_arguments_never_crashes(doc, short):
 @given(doc=mutants(max_changes=1), short=st.booleans())
 def test_one_change_to_a_template_never_crashes(doc, short):
     check_document(doc, short)
+
+
+# Scenario and overlay fields that set how much is simulated: a mutant keeps a value in
+# range (or breaks it) but never asks for hours of traffic, so each run stays short.
+_SHORT = {"workload": {"rate_per_s": 1, "burst_rate_per_s": 1, "duration_s": 5,
+                       "burst_duration_s": 5},
+          "run": {"drain_s": 60}, "account": {"concurrency_limit": 1000}}
+
+
+def keep_short(overlay):
+    """``overlay`` with in-range traffic, drain and concurrency numbers made small (also
+    those of an application's resources, e.g. a source's rate)."""
+    if not isinstance(overlay, dict):
+        return overlay
+    resources = overlay.get("resources")
+    sections = [(overlay.get(name), limits) for name, limits in _SHORT.items()]
+    sections += [(spec, _SHORT["workload"]) for spec in
+                 (resources.values() if isinstance(resources, dict) else ())]
+    for fields, limits in sections:
+        if not isinstance(fields, dict):
+            continue
+        for name, most in limits.items():
+            value = fields.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                    math.isfinite(value) and value > most:
+                fields[name] = most
+    return overlay
+
+
+@FUZZ
+@given(doc=mutants(max_changes=3, fixtures=SCENARIOS).map(keep_short))
+def test_a_mutated_scenario_file_never_crashes(doc):
+    check_document(doc)
+
+
+@FUZZ
+@given(overlay=mutants(max_changes=3, fixtures=OVERLAYS).map(keep_short),
+       template=st.sampled_from(["sam-good.yaml", "app-fanout.yaml", "params.yaml"]))
+def test_a_mutated_overlay_never_crashes(overlay, template):
+    with tempfile.TemporaryDirectory(prefix="simlib-fuzz-") as tmp:
+        path = Path(tmp) / "overlay.yaml"
+        path.write_text(to_yaml(overlay, short=False))
+        for application in ([], ["--application"]):
+            argv = ["run", str(DATA / template), "--overlay", str(path), *application]
+            assert_exit_code(argv, *simlib(*argv))
 
 
 # -- the issue's inputs, and every crash the fuzzing found ------------------------------

@@ -84,14 +84,8 @@ from simlib.core.errors import ScenarioError
 from simlib.core.limits import INVOKES_PER_EVENT_POLLER, POLLERS_CEILING, TIMEOUT_S
 from simlib.core.runtimes import deprecation_notice
 from simlib.core.scenario import Database, Handler, Scenario, check_field
-from simlib.whatif.scenario_file import is_application, load_application_file, load_scenario_file
-from simlib.whatif.template import (
-    Pipeline,
-    is_template,
-    load_document,
-    managed_instances_refusal,
-    pipelines,
-)
+from simlib.whatif.scenario_file import load_application_file, load_scenario_file
+from simlib.whatif.template import Pipeline, managed_instances_refusal
 
 # Lambda Developer Guide, "Using Lambda with Amazon SQS".
 VISIBILITY_FACTOR = 6  # visibility timeout >= 6 x function timeout + batching window
@@ -313,9 +307,9 @@ _RANGE_SOURCES = {
     "function": "Lambda quotas, https://docs.aws.amazon.com/lambda/latest/dg/"
                 "gettingstarted-limits.html, and https://docs.aws.amazon.com/lambda/latest/"
                 "dg/configuration-concurrency.html",
-    "mapping": "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "
-               "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html and "
-               "https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html",
+    "mapping": ("https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "
+                "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html and "
+                "https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html"),
     "queue": "SQS quotas, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/"
              "SQSDeveloperGuide/quotas-messages.html, and https://docs.aws.amazon.com/"
              "AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html",
@@ -715,9 +709,10 @@ def _database_connections(f: Facts) -> Finding | None:
         caps.append((f.max_concurrency, "the mapping's ScalingConfig.MaximumConcurrency",
                      "max_concurrency"))
     elif f.provisioned_max_pollers is not None:
-        caps.append((f.provisioned_max_pollers * INVOKES_PER_EVENT_POLLER,
-                     "the concurrent invokes of ProvisionedPollerConfig.MaximumPollers "
-                     f"{f.provisioned_max_pollers}", "provisioned_max_pollers"))
+        said = ("the concurrent invokes of ProvisionedPollerConfig.MaximumPollers "
+                f"{f.provisioned_max_pollers}")
+        caps.append((f.provisioned_max_pollers * INVOKES_PER_EVENT_POLLER, said,
+                     "provisioned_max_pollers"))
     if f.reserved_concurrency is not None:
         caps.append((f.reserved_concurrency, "the function's reserved concurrency",
                      "reserved_concurrency"))

@@ -15,7 +15,9 @@ not read templates).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,7 @@ class _BigInt(int):
     its size."""
 
     def __repr__(self):
-        return f"an integer of {self.bit_length() * 0.30103:,.0f} digits"
+        return f"an integer of {math.floor(math.log10(abs(self))) + 1:,} digits"
 
 
 def _shown(value):
@@ -175,6 +177,22 @@ class BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
             self._path.pop()
+
+    def compose_scalar_node(self, anchor):
+        node = super().compose_scalar_node(anchor)
+        if node.tag == "tag:yaml.org,2002:int":
+            try:
+                value = self.construct_yaml_int(node)
+            except ValueError:  # Python reads at most 4,300 decimal digits
+                value = None
+            if value is None or abs(value) > sys.float_info.max:
+                shown = (repr(_BigInt(value)) if value is not None else
+                         f"an integer of {sum(c.isdigit() for c in node.value):,} digits")
+                where = _dotted(self._path[1:]) or "the document"
+                raise _Refused(None, None, f"{where} = {shown} is not allowed: at most "
+                               f"{sys.float_info.max:.3g}, the largest number a float holds",
+                               node.start_mark)
+        return node
 
     def compose_mapping_node(self, anchor):
         node = super().compose_mapping_node(anchor)

@@ -400,6 +400,58 @@ PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue",
 MAX_BRANCHED_CONDITIONS = 4
 
 
+def _arity(arg: Any, n: int) -> bool:
+    return isinstance(arg, list) and len(arg) == n
+
+
+# The argument each intrinsic function takes (CloudFormation User Guide, "Intrinsic
+# function reference"): a check that says what is wrong, or None when it is well formed.
+_INTRINSIC_ARGS = {
+    "Ref": lambda a: None if isinstance(a, str) else "takes a parameter or resource name",
+    "Fn::GetAtt": lambda a: None if (isinstance(a, str) and "." in a) or (
+        _arity(a, 2) and isinstance(a[0], str)) else "takes [logical id, attribute] or "
+                                                     "'LogicalId.Attribute'",
+    "Fn::Sub": lambda a: None if isinstance(a, str) or (
+        _arity(a, 2) and isinstance(a[0], str) and isinstance(a[1], dict)) else
+        "takes a string, or [string, {variable: value}]",
+    "Fn::Join": lambda a: None if _arity(a, 2) and isinstance(a[0], str) else
+        "takes [delimiter, list of values]",
+    "Fn::Select": lambda a: None if _arity(a, 2) else "takes [index, list of values]",
+    "Fn::Split": lambda a: None if _arity(a, 2) and isinstance(a[0], str) else
+        "takes [delimiter, string]",
+    "Fn::If": lambda a: None if _arity(a, 3) and isinstance(a[0], str) else
+        "takes [condition name, value if true, value if false]",
+    "Fn::ImportValue": lambda a: None if isinstance(a, (str, dict)) else
+        "takes an export name",
+    "Fn::FindInMap": lambda a: None if isinstance(a, list) and len(a) in (3, 4) else
+        "takes [map name, top-level key, second-level key]",
+    "Fn::Base64": lambda a: None if not isinstance(a, list) else "takes a string",
+    "Fn::GetAZs": lambda a: None if isinstance(a, (str, dict)) else "takes a region",
+}
+
+
+def malformed_intrinsics(document: dict) -> str | None:
+    """The first intrinsic function with arguments CloudFormation rejects, as
+    ``key path: !Fn takes ...``, or None. Depth is bounded by the loader."""
+    stack: list[tuple[Any, str]] = [(document.get("Resources"), "Resources"),
+                                    (document.get("Outputs"), "Outputs"),
+                                    (document.get("Globals"), "Globals")]
+    while stack:
+        node, key = stack.pop()
+        if isinstance(node, list):
+            stack += [(v, f"{key}[{i}]") for i, v in enumerate(node)]
+        elif isinstance(node, dict):
+            if len(node) == 1:
+                (fn, arg), = node.items()
+                check = _INTRINSIC_ARGS.get(fn) if isinstance(fn, str) else None
+                problem = check(arg) if check else None
+                if problem:
+                    short = fn.removeprefix("Fn::")
+                    return f"{key}: !{short} {problem}, not {arg!r:.60}"
+            stack += [(v, f"{key}.{k}") for k, v in node.items()]
+    return None
+
+
 class _Reader:
     """Walks one template document; knows its resources, parameters, conditions and
     Globals.
@@ -419,6 +471,9 @@ class _Reader:
         if not isinstance(resources, dict) or not resources:
             raise ScenarioFileError(path, "Resources", resources,
                                     "a mapping of logical ids to resources")
+        problem = malformed_intrinsics(document)
+        if problem:
+            raise TemplateError(path, problem.split(":", 1)[0], None, "", message=problem)
         params = document.get("Parameters")
         self.parameters = params if isinstance(params, dict) else {}
         self.overrides = dict(parameters or {})
@@ -442,6 +497,9 @@ class _Reader:
         for lid, res in resources.items():
             if not isinstance(res, dict):
                 continue
+            if not isinstance(res.get("Type"), str):
+                raise TemplateError(path, f"Resources.{lid}.Type", res.get("Type"),
+                                    "a resource type name such as AWS::SQS::Queue")
             cond = res.get("Condition")
             if isinstance(cond, str) and self.condition(cond) is False:
                 self.excluded.append(f"{lid} (its Condition {cond} is false)")
@@ -1459,10 +1517,10 @@ def reference_errors(document: dict) -> list[tuple[str, str, str]]:
     generated: list[str] = list(_SAM_IMPLICIT)  # prefixes of what SAM generates
     for lid, r in resources.items():
         if isinstance(r, dict) and str(r.get("Type", "")).startswith(_SAM_TYPES_PREFIX):
-            generated += [lid + x for x in _SAM_SUFFIXES]
+            generated += [f"{lid}{x}" for x in _SAM_SUFFIXES]
             props = r.get("Properties")
             events = props.get("Events") if isinstance(props, dict) else None
-            generated += [lid + e for e in (events if isinstance(events, dict) else ())]
+            generated += [f"{lid}{e}" for e in (events if isinstance(events, dict) else ())]
 
     def known(name: str, attribute: bool) -> bool:
         if name in resources or (not attribute and (name in params
