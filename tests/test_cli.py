@@ -258,7 +258,7 @@ def _findings(*severities):
 def test_lint_exit_codes(capsys, monkeypatch, scenario_file, severities, strict, code):
     import simlib.lint
 
-    monkeypatch.setattr(simlib.lint, "lint_path", lambda path: _findings(*severities))
+    monkeypatch.setattr(simlib.lint, "lint_path", lambda path, **kw: _findings(*severities))
     argv = ["lint", scenario_file] + (["--strict"] if strict else [])
     got, out, _ = run_cli(capsys, *argv)
     assert got == code

@@ -137,7 +137,8 @@ def test_the_issue_s_six_values_are_six_errors_naming_key_value_and_range():
     mapping = "Resources.JobWorker.Properties.Events.Jobs.Properties"
     assert by_location == {
         "Globals.Function.Timeout":
-            "Globals.Function.Timeout is 2,000 s, outside AWS's range: a number in 1..900",
+            "Globals.Function.Timeout -> Parameters.JobTimeout.Default is 2,000 s, outside "
+            "AWS's range: a number in 1..900",  # (the value comes from the parameter)
         f"{mapping}.BatchSize":
             f"{mapping}.BatchSize is 0, outside AWS's range: an integer in 1..10,000",
         f"{mapping}.ScalingConfig.MaximumConcurrency":

@@ -188,7 +188,8 @@ def test_plain_cloudformation_yaml_queue_by_name_alias_and_outside_queue():
 def test_parameter_defaults_and_conditions_are_used_and_unknowns_said():
     p = one("params.yaml")
     assert p.timeout_s == 60  # !Ref TimeoutParam, Default "60"
-    assert p.source_of("timeout_s") == "Resources.ReportFunction.Properties.Timeout"
+    assert p.source_of("timeout_s") == ("Resources.ReportFunction.Properties.Timeout -> "
+                                        "Parameters.TimeoutParam.Default")
     assert any("Timeout = 60 s from Parameters.TimeoutParam.Default" in n for n in p.notes)
     assert p.memory_mb == 128  # Ref: MemoryParam, no Default: unknown, AWS default run
     assert "memory_mb" in p.unknown

@@ -90,6 +90,9 @@ def test_a_queue_of_another_stack_is_unknown_not_stated_as_having_no_dlq():
     assert "no-dead-letter-queue" not in rules and "visibility-below-6x-timeout" not in rules
     assert any("not checked:" in n and "no-dead-letter-queue" in n for n in notes)
     assert any("is not defined in this template" in n for n in notes)
+    # batch 50 without a window is refused whatever the queue is (with-sqs.html: a batch
+    # above 10 needs a window on a standard queue; a FIFO queue takes at most 10)
+    assert "batch-over-10-without-window" in rules
 
 
 def test_parameter_defaults_conditions_runtimes_and_features_not_simulated_are_said():

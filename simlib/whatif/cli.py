@@ -415,6 +415,10 @@ def cmd_lint(args) -> int:
     from simlib.whatif.lint import findings_table, lint_path
     from simlib.whatif.sarif import sarif_log
 
+    from simlib.whatif.scenario_file import load_overlay
+
+    parameters = parse_parameters(args.parameter)
+    overlay = load_overlay(_existing_file(args.overlay, "--overlay")) if args.overlay else None
     reports, failures, summaries, seen, code = {}, {}, [], set(), EXIT_OK
     for name in args.files:
         try:
@@ -422,7 +426,13 @@ def cmd_lint(args) -> int:
             if path.resolve() in seen:  # the same file twice: once
                 continue
             seen.add(path.resolve())
-            findings = lint_path(path)
+            notes: list[str] = []
+            findings = lint_path(path, parameters=parameters or None, overlay=overlay,
+                                 notes=notes)
+            if not args.quiet:  # what the reading assumed: stderr, so stdout stays the report
+                prefix = f"{path}: " if len(args.files) > 1 else ""
+                for note in notes:
+                    print(f"simlib: note: {prefix}{note}", file=sys.stderr)
         except (ScenarioError, UsageError) as exc:
             if len(args.files) == 1:
                 raise
@@ -644,6 +654,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write the report to OUT instead of stdout (the one-line summary "
                       "per file still goes to stderr)")
     lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    lint.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                      help="set a template parameter, as sam deploy --parameter-overrides "
+                      "does (repeatable); conditions it decides are linted on one branch")
+    lint.add_argument("--overlay", metavar="F",
+                      help="YAML declaring what a template cannot (an idempotency store, a "
+                      "database), for the rules about them")
+    lint.add_argument("--quiet", action="store_true",
+                      help="do not print the notes on what the reading assumed")
     lint.set_defaults(command=cmd_lint, format="text")
 
     sweep = commands.add_parser(

@@ -507,10 +507,12 @@ def _max_concurrency_with_provisioned_mode(f: Facts) -> Finding | None:
     )
 
 
-@_rule("batch-over-10-without-window", "fifo", "batch_size", "batching_window_s")
+@_rule("batch-over-10-without-window", "batch_size", "batching_window_s")
 def _batch_without_window(f: Facts) -> Finding | None:
-    # (a FIFO queue allows neither: fifo-batch-over-10 says so, without advising a window)
-    if f.fifo or f.batch_size <= WINDOW_REQUIRED_ABOVE_BATCH or f.batching_window_s >= 1:
+    # (a FIFO queue allows neither: fifo-batch-over-10 says so, without advising a window;
+    # a queue of another stack, FIFO or not, is refused either way, so this still fires)
+    fifo = f.fifo and "fifo" not in f.unknown
+    if fifo or f.batch_size <= WINDOW_REQUIRED_ABOVE_BATCH or f.batching_window_s >= 1:
         return None
     return Finding(
         f.mapping, "batch-over-10-without-window", "error",

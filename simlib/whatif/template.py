@@ -680,7 +680,9 @@ class _Reader:
                     facts.unknown.add(name)
                 break
             facts.values[name] = self.convert(value, kind, where)
-            facts.sources[name] = where
+            # the key, and the parameter it refers to (lint's locations keep the key only)
+            facts.sources[name] = " -> ".join(
+                [where] + [t for t in self.trail if t.startswith(("Parameters.", "--parameter"))])
             if self.trail:
                 facts.notes.append(f"{where} = {_show(facts.values[name], unit)} from "
                                    + ", then ".join(self.trail))
@@ -1226,7 +1228,7 @@ def _queue_facts(reader: _Reader, link: _Link, facts: _Facts) -> None:
     else:
         props, prefix = reader.props(link.queue_id), f"Resources.{link.queue_id}.Properties"
         facts.values["queue_is_dlq"] = any(
-            _dlq_of(reader, qid)[0] == link.queue_id for qid in reader.of_type(QUEUE_TYPE))
+            _dlq_of(reader, qid)[0][0] == link.queue_id for qid in reader.of_type(QUEUE_TYPE))
     layers = [(prefix, props)]
     announce = link.queue_id is not None  # an outside queue's defaults are said above
     reader.fact(facts, "visibility_timeout_s", layers, "VisibilityTimeout", float,

@@ -139,33 +139,41 @@ class _Builder:
         }
         return True
 
-    def queue(self, qid: str) -> None:
-        if qid in self.resources:
-            return
-        props = self.reader.props(qid)
-        facts = _Facts()
+    def queue(self, first: str) -> None:
+        """Add queue ``first`` (once), and its dead-letter queue, and that one's...
 
-        class _L:  # the queue part of a link, for simlib.template's reader
-            queue_id, queue_name = qid, None
+        A worklist rather than recursion: a template may chain thousands of queues, each
+        the dead-letter queue of the one before."""
+        todo = [first]
+        while todo:
+            qid = todo.pop()
+            if qid in self.resources:
+                continue
+            props = self.reader.props(qid)
+            facts = _Facts()
 
-        _queue_facts(self.reader, _L, facts)
-        v = facts.values
-        spec: dict[str, Any] = {"kind": "queue", "visibility_timeout_s": v["visibility_timeout_s"],
-                                "retention_s": v["retention_s"], "fifo": v["fifo"]}
-        if v["fifo"]:
-            cbd, _ = self.reader.resolve(props.get("ContentBasedDeduplication", False))
-            spec["content_based_deduplication"] = cbd is True or str(cbd).lower() == "true"
-        spec["max_receive_count"] = v["max_receive_count"]
-        self.resources[qid] = spec
-        dlq = v["dlq_id"]
-        if dlq is not None and v["max_receive_count"] is not None:
-            if self.reader.type_of(dlq) == QUEUE_TYPE:
-                self.queue(dlq)
-                spec["dlq"] = dlq
-            else:
-                self.notes.append(f"queue {qid}'s dead-letter queue {dlq} is not in this "
-                                  "template: it is modelled as one nobody reads")
-        self.notes += [f"{qid}: {n}" for n in facts.notes]
+            class _L:  # the queue part of a link, for simlib.template's reader
+                queue_id, queue_name = qid, None
+
+            _queue_facts(self.reader, _L, facts)
+            v = facts.values
+            spec: dict[str, Any] = {"kind": "queue",
+                                    "visibility_timeout_s": v["visibility_timeout_s"],
+                                    "retention_s": v["retention_s"], "fifo": v["fifo"]}
+            if v["fifo"]:
+                cbd, _ = self.reader.resolve(props.get("ContentBasedDeduplication", False))
+                spec["content_based_deduplication"] = cbd is True or str(cbd).lower() == "true"
+            spec["max_receive_count"] = v["max_receive_count"]
+            self.resources[qid] = spec
+            dlq = v["dlq_id"]
+            if dlq is not None and v["max_receive_count"] is not None:
+                if self.reader.type_of(dlq) == QUEUE_TYPE:
+                    todo.append(dlq)
+                    spec["dlq"] = dlq
+                else:
+                    self.notes.append(f"queue {qid}'s dead-letter queue {dlq} is not in this "
+                                      "template: it is modelled as one nobody reads")
+            self.notes += [f"{qid}: {n}" for n in facts.notes]
 
     def target(self, raw: Any, where: str, kinds=("queue", "function")) -> str | None:
         """The resource a Ref / GetAtt / ARN points at, added if needed; else None (noted)."""
