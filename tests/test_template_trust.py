@@ -242,3 +242,45 @@ def test_scenario_file_and_template_readers_do_not_import_each_other():
         names |= {f"{n.module}.{a.name}" for n in ast.walk(tree)
                   if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
         assert not any(name.endswith(f"whatif.{other}") for name in names), (module, other)
+
+
+def test_a_json_key_given_twice_is_refused_with_both_lines(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    path.write_text('{"Resources": {"Q": {"Type": "AWS::SQS::Queue",\n'
+                    '  "Properties": {"VisibilityTimeout": 30,\n'
+                    '   "VisibilityTimeout": 60}}}}\n')
+    code, _, err = cli(capsys, "lint", str(path))
+    assert code == 2 and len(err) == 1
+    assert "Resources.Q.Properties.VisibilityTimeout is given twice (lines 2 and 3)" in err[0]
+
+
+def test_set_reaches_a_template_read_as_one_application_before_validation(capsys, overlay):
+    """--application: the template's resource paths name the application's resources, and
+    --set is laid on them before the application is validated."""
+    path = str(BROKEN / "batch50.yaml")
+    code, _, err = cli(capsys, "run", path, "--application", "--overlay", overlay)
+    assert code == 2 and "batching_window_s" in err[-1]
+    code, out, err = cli(capsys, "run", path, "--application", "--overlay", overlay, "--set",
+                         "mappings.OrderWorker.Events.Orders.batching_window_s=2", "--set",
+                         "functions.OrderWorker.memory_mb=1024", "--json", "--kpis",
+                         "messages_sent")
+    assert code == 0, err
+
+
+def test_a_mapping_to_a_function_of_another_stack_is_linted_not_run(tmp_path, capsys, overlay):
+    """The function lives elsewhere (an ARN): its facts are unknown, so function rules are
+    not checked, the mapping's are, and run skips it with the reason."""
+    text = (BROKEN / "sub-redrive.yaml").read_text().replace(
+        "FunctionName: !Ref Worker",
+        "FunctionName: arn:aws:lambda:us-east-1:123456789012:function:billing")
+    text = text.replace("FunctionResponseTypes: [ReportBatchItemFailures]",
+                        "BatchSize: 50")
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    notes: list[str] = []
+    found = {f.rule for f in lint_path(path, notes=notes)}
+    assert "batch-over-10-without-window" in found
+    assert any("function billing is not defined in this template" in n for n in notes)
+    assert any("not checked:" in n and "timeout-above-visibility" in n for n in notes)
+    code, _, err = cli(capsys, "run", str(path), "--overlay", overlay)
+    assert code == 2 and "is not defined in this template" in err[-1]

@@ -201,7 +201,7 @@ def load_pipelines(args, changes: dict | None = None, one: bool = False
 
     path = _existing_file(args.file, "FILE")
     if getattr(args, "application", False):
-        return _template_application(path, args)
+        return _template_application(path, args, changes)
     overlay = None
     if getattr(args, "overlay", None):
         overlay = load_overlay(_existing_file(args.overlay, "--overlay"))
@@ -218,8 +218,28 @@ def load_pipelines(args, changes: dict | None = None, one: bool = False
     return loaded.runs
 
 
-def _template_application(path: Path, args) -> dict:
-    """``--application``: the template as one application, its notes on stderr."""
+def application_paths(changes: dict) -> dict:
+    """``--set`` paths for a template read as one application: the template's resource
+    paths (``functions.Worker.memory_mb``, ``queues.Jobs.visibility_timeout_s``,
+    ``mappings.Worker.Events.Jobs.batch_size``) name the same resources as
+    ``resources.<name>.<field>`` does."""
+    from simlib.whatif.inputs import RESOURCE_KINDS
+    from simlib.whatif.template_app import resource_name
+
+    out = {}
+    for path, value in changes.items():
+        parts = path.split(".")
+        if parts[0] in RESOURCE_KINDS and len(parts) >= 3:
+            path = f"resources.{resource_name('.'.join(parts[1:-1]))}.{parts[-1]}"
+        out[path] = value
+    return out
+
+
+def _template_application(path: Path, args, changes: dict | None = None) -> dict:
+    """``--application``: the template as one application, its notes on stderr.
+
+    ``changes`` (``--set``, in application paths) are laid on the resources before the
+    application is validated, as the overlay's ``resources`` section is."""
     import yaml
 
     from simlib.whatif.scenario_file import BoundedLoader, read_text
@@ -245,6 +265,14 @@ def _template_application(path: Path, args) -> dict:
         if not isinstance(overlay, dict):
             raise UsageError(f"--overlay {ov}: a mapping of sections (workload, function, "
                              "handler, resources, account, run)")
+    for key, value in (changes or {}).items():
+        parts = key.split(".")
+        if parts[0] == "resources" and len(parts) == 3:
+            resources = overlay.setdefault("resources", {})
+            if isinstance(resources, dict):
+                entry = resources.setdefault(parts[1], {})
+                if isinstance(entry, dict):
+                    entry[parts[2]] = value
     app, notes = application_from_template(path, overlay, parse_parameters(args.parameter))
     for note in notes:
         print(f"simlib: note: {note}", file=sys.stderr)
@@ -353,6 +381,8 @@ def cmd_run(args) -> int:
     from simlib.lessons.plotting import DEFAULT_KPIS, kpi_table
 
     changes = parse_changes(args.set)
+    if args.application:
+        changes = application_paths(changes)
     if args.out and args.format == "parquet":
         _need_pyarrow("--format parquet")
     pipelines = load_pipelines(args, changes)
@@ -485,6 +515,8 @@ def cmd_sweep(args) -> int:
     from simlib.whatif.sweep import SweepError, cpu_count, execute, plan, summarize
 
     grid = parse_grid(args.set)
+    if args.application:
+        grid = application_paths(grid)
     kpis = parse_kpis(args.kpis, SUMMARY_KEYS if args.json else SWEEP_KPIS)
     out = Path(args.out) if args.out else None
     if args.resume and out is None:

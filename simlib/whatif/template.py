@@ -92,6 +92,19 @@ def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
 _TemplateLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object with a key given twice (json keeps the last one silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def load_document(path) -> Any:
     """Parse a template (or any YAML / JSON file) with short tags tolerated.
 
@@ -103,7 +116,15 @@ def load_document(path) -> Any:
     text = read_text(path)
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            # JSON is YAML to the bounded loader, which names the key path and both lines
+            try:
+                yaml.load(text.expandtabs(), Loader=_TemplateLoader)
+            except yaml.YAMLError as yexc:
+                raise yaml_error(path, yexc) from None
+            raise ScenarioFileError(path, str(exc), None, "",
+                                    message=f"key {exc} is given twice in one object") from None
         except json.JSONDecodeError as exc:
             raise ScenarioFileError(path, "json", None, exc.msg, line=exc.lineno,
                                     message=f"not valid JSON: {exc.msg}") from None
