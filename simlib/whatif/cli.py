@@ -612,6 +612,13 @@ output closed early. Progress bars go to stderr when it is a terminal and the wo
 takes over a second."""
 
 
+def _add_parameter(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                        help="set a template parameter, as sam deploy --parameter-overrides "
+                        "does (repeatable; default: the parameter's Default); a condition "
+                        "it decides is read on one branch")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from simlib import __version__
 
@@ -638,10 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="read a template as one application (topics, rules, "
                          "destinations, every pipeline together) instead of one scenario "
                          "per pipeline; what it assumes or leaves out is printed as notes")
-    running.add_argument("--parameter", action="append", metavar="NAME=VALUE",
-                         help="set a template parameter, as sam deploy "
-                         "--parameter-overrides does (repeatable; default: the parameter's "
-                         "Default)")
+    _add_parameter(running)
     running.add_argument("--seed", type=int, default=0, metavar="N",
                          help="random seed; a sweep's replication r uses N + r (default 0)")
     running.add_argument("--kpis", metavar="A,B,C",
@@ -686,9 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write the report to OUT instead of stdout (the one-line summary "
                       "per file still goes to stderr)")
     lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    lint.add_argument("--parameter", action="append", metavar="NAME=VALUE",
-                      help="set a template parameter, as sam deploy --parameter-overrides "
-                      "does (repeatable); conditions it decides are linted on one branch")
+    _add_parameter(lint)
     lint.add_argument("--overlay", metavar="F",
                       help="YAML declaring what a template cannot (an idempotency store, a "
                       "database), for the rules about them")
