@@ -1019,16 +1019,21 @@ def _application_findings(app, async_targets) -> list[Finding]:
     return found
 
 
-def _template_application_findings(path: Path, parameters: dict | None = None
-                                   ) -> list[Finding]:
+def _template_application_findings(path: Path, parameters: dict | None = None,
+                                   notes: list[str] | None = None) -> list[Finding]:
     """The application-level traps of a template (topics, rules, asynchronous
-    functions), when the template reads as an application; a template the model cannot
-    read as one (what AWS would refuse is already an error of its pipelines) adds none."""
+    functions), when the template reads as an application. One the model cannot read as
+    one adds none, and ``notes`` says why those rules were not checked."""
     from simlib.whatif.template_app import application_from_template
 
     try:
         app, _ = application_from_template(path, parameters=parameters)
-    except ScenarioError:
+    except ScenarioError as exc:
+        if notes is not None:
+            reason = str(exc).split(": ", 1)[-1]
+            notes.append("not checked: the application rules (async-without-on-failure, "
+                         "sns-subscription-without-dlq, eventbridge-target-without-dlq, "
+                         f"filtered-mappings-share-a-queue): {reason}")
         return []
     return lint_application(app, pipelines_too=False)
 
@@ -1044,7 +1049,7 @@ def _template_findings(document: dict, path: Path, today, parameters, overlay,
     which ("... (when IsProd is true)")."""
     from simlib.whatif import template
 
-    reading = template.read(document, path, parameters)
+    reading = template.read(document, path, parameters, require=False)
     notes += reading.notes
     seen: dict[Finding, list] = {}
     for assumed, found in reading.variants:
@@ -1097,7 +1102,7 @@ def lint_path(path, today: date | None = None, parameters: dict | None = None,
                             "template")
     if kind == "template":
         found = _template_findings(document, path, today, parameters, overlay, notes)
-        return found + _template_application_findings(path, parameters)
+        return found + _template_application_findings(path, parameters, notes)
     if kind == "application":
         return lint_application(load_application_file(path), today)
     return lint_scenario(load_scenario_file(path), resource=path.stem, today=today)

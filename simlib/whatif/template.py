@@ -1227,6 +1227,10 @@ def _mapping_facts(reader: _Reader, link: _Link, facts: _Facts) -> None:
     facts.values["report_batch_item_failures"] = rbif
     if rbif:
         facts.sources["report_batch_item_failures"] = where
+    if link.properties.get("FilterCriteria") not in (None, _UNSET):
+        facts.notes.append(f"{link.prefix}.FilterCriteria is not simulated for a pipeline on "
+                           "its own (every message reaches the function); read the template "
+                           "with --application to simulate the filter")
     enabled, _ = reader.value(link.properties.get("Enabled", True), f"{link.prefix}.Enabled")
     if enabled is False or (isinstance(enabled, str) and enabled.lower() == "false"):
         facts.notes.append(f"{link.prefix}.Enabled is false: the mapping is disabled in "
@@ -1335,10 +1339,13 @@ def _dlq_of(reader: _Reader, qid: str, facts: _Facts | None = None
     return reader.target(arn), policy, key
 
 
-def _read_pipelines(reader: _Reader, skipped: list[str] | None = None) -> list[Pipeline]:
+def _read_pipelines(reader: _Reader, skipped: list[str] | None = None,
+                    require: bool = True) -> list[Pipeline]:
     links, why_skipped = _links(reader)
     if skipped is not None:
         skipped += why_skipped
+    if not links and not require:
+        return []
     if not links:
         why = ("; skipped: " + "; ".join(why_skipped)) if why_skipped else ""
         raise ScenarioFileError(
@@ -1415,12 +1422,18 @@ class Reading:
     undecided: dict[str, str]
 
 
-def read(document: dict, path, parameters: dict | None = None) -> Reading:
-    """Read a parsed template: every pipeline, per branch of undecidable conditions."""
+def read(document: dict, path, parameters: dict | None = None,
+         require: bool = True) -> Reading:
+    """Read a parsed template: every pipeline, per branch of undecidable conditions.
+
+    ``require``: a template without an SQS -> Lambda pipeline is an error (``run``); when
+    False (``lint``, which still checks topics, rules and asynchronous functions) it
+    reads as no pipelines, with a note.
+    """
     path = Path(path)
     reader = _Reader(document, path, parameters)
     skipped: list[str] = []
-    found = _read_pipelines(reader, skipped)
+    found = _read_pipelines(reader, skipped, require)
     undecided = dict(reader.undecided)
     notes = [f"left out: {x}" for x in reader.excluded]
     branched = sorted(undecided)[:MAX_BRANCHED_CONDITIONS]
@@ -1431,14 +1444,17 @@ def read(document: dict, path, parameters: dict | None = None) -> Reading:
         notes.append(f"condition {name} cannot be decided ({undecided[name]}): {fate}; "
                      "run simulates its true branch")
     notes += [f"skipped: {x}" for x in skipped]
+    if not found:
+        notes.append("no SQS -> Lambda pipeline in this template: the pipeline rules have "
+                     "nothing to check")
     notes += unmodelled_features(reader)
     variants: list = [((), found)]
     if branched:
         variants = []
         for values in itertools.product((True, False), repeat=len(branched)):
             assume = dict(zip(branched, values))
-            variants.append((tuple(sorted(assume.items())),
-                             _read_pipelines(_Reader(document, path, parameters, assume))))
+            variants.append((tuple(sorted(assume.items())), _read_pipelines(
+                _Reader(document, path, parameters, assume), require=require)))
     return Reading(found, variants, notes, undecided)
 
 
