@@ -284,3 +284,21 @@ def test_a_mapping_to_a_function_of_another_stack_is_linted_not_run(tmp_path, ca
     assert any("not checked:" in n and "timeout-above-visibility" in n for n in notes)
     code, _, err = cli(capsys, "run", str(path), "--overlay", overlay)
     assert code == 2 and "is not defined in this template" in err[-1]
+
+
+def test_a_template_without_an_sqs_pipeline_is_linted_for_its_application(capsys):
+    """Found on real templates: lint used to stop with exit 2 ("no SQS -> Lambda pipeline")
+    and so never checked the subscription and the asynchronous function."""
+    code, out, err = cli(capsys, "lint", str(BROKEN / "topic-only.yaml"))
+    assert code == 0
+    assert "[sns-subscription-without-dlq]" in out and "[async-without-on-failure]" in out
+    assert any("no SQS -> Lambda pipeline in this template" in line for line in err)
+    # run (one scenario per pipeline) has nothing to run, and says where to look
+    code, _, err = cli(capsys, "run", str(BROKEN / "topic-only.yaml"))
+    assert code == 2 and "no SQS -> Lambda pipeline found" in err[-1]
+
+
+def test_dotnet_core_is_simulated_as_the_oldest_measured_dotnet():
+    runtime, note = template.simulated_runtime("dotnetcore3.1")
+    assert runtime.startswith("dotnet") and runtime in template.known_runtimes()
+    assert "no measured cold start" in note

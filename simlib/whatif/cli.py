@@ -444,7 +444,6 @@ def cmd_lint(args) -> int:
     """
     from simlib.whatif.lint import findings_table, lint_path
     from simlib.whatif.sarif import sarif_log
-
     from simlib.whatif.scenario_file import load_overlay
 
     parameters = parse_parameters(args.parameter)

@@ -326,7 +326,9 @@ def simulated_runtime(runtime: str) -> tuple[str | None, str | None]:
     if runtime in known_runtimes():
         return runtime, None
     family = re.match(r"[a-z]+", runtime)
-    same = sorted((k for k in known_runtimes() if family and k.startswith(family.group())),
+    # .NET Core (dotnetcore3.1) is the same language as .NET (dotnet8)
+    family = {"dotnetcore": "dotnet"}.get(family.group(), family.group()) if family else None
+    same = sorted((k for k in known_runtimes() if family and k.startswith(family)),
                   key=lambda k: [int(x) for x in re.findall(r"\d+", k)])
     if not same:
         return None, None
@@ -549,11 +551,11 @@ class _Reader:
         if isinstance(param, dict) and "Default" in param:
             return param["Default"], f"Parameters.{name}.Default"
         if isinstance(param, dict):
-            return _UNSET, f"parameter {name} has no Default (give one with --parameter " \
-                           f"{name}=VALUE)"
+            return _UNSET, (f"parameter {name} has no Default (give one with --parameter "
+                            f"{name}=VALUE)")
         if name in PSEUDO_PARAMETERS:
-            return _UNSET, f"{name} is known only at deployment (give it with --parameter " \
-                           f"{name}=VALUE)"
+            return _UNSET, (f"{name} is known only at deployment (give it with --parameter "
+                            f"{name}=VALUE)")
         return _UNSET, f"{name} is not a parameter of this template"
 
     def condition(self, name: Any, seen: tuple = ()) -> bool | None:
@@ -781,14 +783,14 @@ class _Reader:
         (key, arg), = raw.items()
         if key == "Ref" and isinstance(arg, str):
             if arg in self.resources:
-                return "${%s}" % arg
+                return "${" + arg + "}"
             value, _ = self.parameter(arg)
             return None if value is _UNSET else self.text(value, depth + 1)
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else arg
             if isinstance(parts, list) and len(parts) == 2 and all(
                     isinstance(x, str) for x in parts):
-                return "${%s.%s}" % tuple(parts)
+                return "${" + ".".join(parts) + "}"
             return None
         if key == "Fn::Sub":
             template, variables = (arg + [{}])[:2] if isinstance(arg, list) else (arg, {})
@@ -849,11 +851,11 @@ class _Reader:
         if not match or match.group(2) != "Arn":
             return None
         lid = match.group(1)
-        head = "arn:partition:%s:region:account:"  # the parts CDK selects are the last
+        head = "arn:partition:{}:region:account:"  # the parts CDK selects are the last
         if self.type_of(lid) in FUNCTION_TYPES:
-            return head % "lambda" + "function:${%s}" % lid
+            return head.format("lambda") + "function:${" + lid + "}"
         if self.type_of(lid) == QUEUE_TYPE:
-            return head % "sqs" + "${%s.QueueName}" % lid
+            return head.format("sqs") + "${" + lid + ".QueueName}"
         return None
 
     def target(self, raw: Any) -> tuple[str | None, str | None]:
