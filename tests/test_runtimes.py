@@ -211,3 +211,95 @@ def test_deprecation_notice_says_deprecated_or_scheduled_relative_to_today():
         "runtime rust (provided.al2023) is deprecated since 2029-06-30")
     assert notice("no-such-runtime", today=date(2026, 11, 29)) is None
     assert notice(None) is None
+
+
+# -- retired runtimes ----------------------------------------------------------------------
+
+RETIRED = {
+    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x",
+    "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x",
+    "python2.7", "python3.6", "python3.7", "python3.8",
+    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1",
+    "dotnet5.0", "dotnet6", "dotnet7", "dotnet9",
+    "ruby2.5", "ruby2.7", "java8", "go1.x", "provided",
+}
+
+
+def test_every_row_has_ordered_dates_and_says_where_they_came_from():
+    """AWS "Lambda runtimes", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html:
+    a runtime is deprecated, then blocked for new functions, then for updates. Where a
+    transcription gave a block date out of that order the row leaves it empty
+    (data/README.md), so every recorded date is in order."""
+    from simlib.runtimes import DEPRECATION_PATH
+
+    with DEPRECATION_PATH.open(newline="") as fh:
+        evidence = {row["runtime"]: row["evidence"] for row in csv.DictReader(fh)}
+    table = runtimes.deprecation_table()
+    assert set(evidence) == set(table)  # one row per runtime, none lost to a duplicate
+    assert RETIRED <= set(table)
+    for row in table.values():
+        assert evidence[row.runtime].strip(), row.runtime
+        if row.block_create_date is not None:
+            assert row.deprecation_date <= row.block_create_date, row
+        if row.block_update_date is not None:
+            assert row.deprecation_date <= row.block_update_date, row
+            if row.block_create_date is not None:
+                assert row.block_create_date <= row.block_update_date, row
+
+
+LATER = "scheduled to be blocked from"
+
+
+@pytest.mark.parametrize(("runtime", "deprecated", "create", "update"), [
+    ("nodejs14.x", "2023-12-04", "blocked since 2024-01-09", f"{LATER} 2027-03-03"),
+    ("python3.7", "2023-12-04", "blocked since 2024-01-09", f"{LATER} 2027-03-03"),
+    ("dotnetcore3.1", "2023-04-03", "blocked since 2023-04-03", "blocked since 2023-05-03"),
+    ("go1.x", "2024-01-08", "blocked since 2024-02-08", f"{LATER} 2027-03-03"),
+])
+def test_retired_runtimes_give_a_deprecated_since_notice(runtime, deprecated, create, update):
+    """Dates from AWS "Lambda runtimes",
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html ("Deprecated
+    runtimes": deprecation date, block function create, block function update), as
+    transcribed by cfn-lint 1.58.0 (LmbdRuntimeLifecycle.json); the deprecation dates
+    agree with tflint-ruleset-aws, dotnetcore3.1's block dates with endoflife.date."""
+    from datetime import date
+
+    notice = runtimes.deprecation_notice(runtime, today=date(2026, 11, 29))
+    assert notice.startswith(f"runtime {runtime} is deprecated since {deprecated}")
+    assert f"creating functions with it is {create}" in notice
+    assert f"updating functions with it is {update}" in notice
+
+
+def test_retired_identifiers_are_matched_exactly():
+    """java8 (Amazon Linux 1, retired 2024-01-08) and java8.al2 (supported until
+    2027-06-30) are different AWS identifiers; so are provided and provided.al2."""
+    from datetime import date
+
+    today = date(2026, 11, 29)
+    assert runtimes.deprecation("java8").deprecation_date == date(2024, 1, 8)
+    assert runtimes.deprecation("java8.al2").deprecation_date == date(2027, 6, 30)
+    assert runtimes.deprecation_notice("java8.al2", today=today) is None
+    assert runtimes.deprecation("provided").deprecation_date == date(2024, 1, 8)
+    assert runtimes.deprecation("provided.al2").deprecation_date == date(2026, 6, 30)
+    # no block dates recorded (container-only runtime): the notice stops at the deprecation
+    notice = runtimes.deprecation_notice("dotnet7", today=today)
+    assert notice.startswith("runtime dotnet7 is deprecated since 2024-05-14")
+    assert "blocked" not in notice
+
+
+def test_lint_warns_about_a_template_on_a_retired_runtime(tmp_path):
+    """The deprecated-runtime rule reads the identifier as the template writes it."""
+    from datetime import date
+
+    from simlib.lint import lint_pipeline
+    from simlib.template import read_template
+
+    plain = (ROOT / "tests" / "data" / "cfn-plain.yaml").read_text()
+    assert "Runtime: python3.13" in plain
+    path = tmp_path / "old.yaml"
+    path.write_text(plain.replace("Runtime: python3.13", "Runtime: nodejs8.10"))
+    found = [f for p in read_template(path) for f in lint_pipeline(p, today=date(2026, 11, 29))
+             if f.rule == "deprecated-runtime"]
+    assert found and all("nodejs8.10 is deprecated since 2020-03-06" in f.message
+                         and "updating functions with it is blocked since 2020-03-06" in f.message
+                         for f in found)

@@ -171,8 +171,11 @@ def _check_value(path: str, value, meta):
             raise _error(path, value, _allowed_text(meta))
         value = int(value)
     else:
-        value = float(value)
-    if not math.isfinite(value):
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float: out of any range
+            raise _error(path, "a number too large to hold", _allowed_text(meta)) from None
+    if isinstance(value, float) and not math.isfinite(value):  # (an int is finite)
         raise _error(path, value, _allowed_text(meta))
     lo, hi = meta["lo"], meta["hi"]
     if (lo is not None and value < lo) or (hi is not None and value > hi):

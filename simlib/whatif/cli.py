@@ -77,6 +77,9 @@ def parse_scalar(path: str, text: str):
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise UsageError(f"--set {path}={text}: not a YAML scalar") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise UsageError(f"--set {path}: a number of {len(text):,} characters is too large "
+                         "to hold") from None
     if isinstance(value, str):
         try:  # YAML 1.1 reads 1e3 as a string; a number is meant
             return float(value) if re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value) else value

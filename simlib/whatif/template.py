@@ -128,6 +128,10 @@ def load_document(path) -> Any:
         except json.JSONDecodeError as exc:
             raise ScenarioFileError(path, "json", None, exc.msg, line=exc.lineno,
                                     message=f"not valid JSON: {exc.msg}") from None
+        except ValueError as exc:  # an integer of more digits than Python converts
+            raise ScenarioFileError(path, "json", None, "",
+                                    message=f"not valid JSON for a template: {exc}".split(
+                                        "; use sys.")[0]) from None
         except RecursionError:  # Python's JSON reader recurses once per nesting level
             raise ScenarioFileError(path, "json", None, "",
                                     message="not valid JSON: nested too deeply for Python's "
@@ -518,6 +522,11 @@ class _Reader:
         self.resources = {}
         self.excluded: list[str] = []
         for lid, res in resources.items():
+            # "The logical ID must be alphanumeric (A-Za-z0-9) and unique within the
+            # template" (CloudFormation User Guide, "Resources" section syntax)
+            if not isinstance(lid, str) or not re.fullmatch(r"[A-Za-z0-9]+", lid):
+                raise TemplateError(path, f"Resources.{lid}", lid,
+                                    "a logical id of letters and digits (A-Za-z0-9)")
             if not isinstance(res, dict):
                 continue
             if not isinstance(res.get("Type"), str):
@@ -935,13 +944,20 @@ class _Reader:
         """The function a mapping's FunctionName points at (Ref, GetAtt, alias, name)."""
         return self.function_and_qualifier(raw)[0]
 
-    def function_and_qualifier(self, raw: Any) -> tuple[str | None, str | None]:
+    def function_and_qualifier(self, raw: Any, seen: tuple = ()
+                               ) -> tuple[str | None, str | None]:
         """(function logical id, the alias or version invoked: its logical id, ``alias``
         for SAM's AutoPublishAlias, or a name; None for the unqualified function)."""
         lid, name, qualifier = self.target_qualified(raw)
         if lid is not None and self.type_of(lid) in ("AWS::Lambda::Alias",
                                                      "AWS::Lambda::Version"):
-            fid, _ = self.function_and_qualifier(self.props(lid).get("FunctionName"))
+            if lid in seen:  # an alias of itself (CloudFormation rejects the cycle)
+                raise TemplateError(self.path, f"Resources.{lid}.Properties.FunctionName",
+                                    None, "", message=f"Resources.{lid}.Properties."
+                                    "FunctionName: the alias or version refers to itself "
+                                    "(a circular dependency CloudFormation rejects)")
+            fid, _ = self.function_and_qualifier(self.props(lid).get("FunctionName"),
+                                                 seen + (lid,))
             return fid, lid
         if lid is not None:
             return (lid, qualifier) if self.type_of(lid) in FUNCTION_TYPES else (None, None)
