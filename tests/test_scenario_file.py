@@ -258,6 +258,22 @@ def test_a_value_python_cannot_hold_is_one_clear_error(tmp_path, text, needle):
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("trace, needle", [
+    ("~nobody-here/t.csv", "Could not determine home directory"),
+    ("t\\0.csv", "embedded null byte"),
+])
+def test_a_trace_path_no_file_can_have_is_one_clear_error(tmp_path, trace, needle):
+    text = f'workload:\n  pattern: trace\n  trace_path: "{trace}"\n'
+    with pytest.raises(ScenarioFileError, match=r"s\.yaml line 3: workload\.trace_path = .* "
+                                                r"is not allowed: a path to a CSV file") as info:
+        load_scenario_file(write(tmp_path, text))
+    assert needle in str(info.value)
+    app = f'resources:\n  q: {{kind: queue}}\n  s:\n    kind: source\n    target: q\n' \
+          f'    trace_path: "{trace}"\n'
+    with pytest.raises(ScenarioFileError, match=r"a\.yaml line 6: resources\.s\.trace_path"):
+        load_application_file(write(tmp_path, app, "a.yaml"))
+
+
 def test_an_error_message_is_one_line_whatever_the_value(tmp_path):
     from simlib.scenario_file import ScenarioFileError as Error
 

@@ -302,3 +302,63 @@ def test_dotnet_core_is_simulated_as_the_oldest_measured_dotnet():
     runtime, note = template.simulated_runtime("dotnetcore3.1")
     assert runtime.startswith("dotnet") and runtime in template.known_runtimes()
     assert "no measured cold start" in note
+
+
+def test_a_filter_the_model_cannot_evaluate_is_left_out_with_a_note(tmp_path, capsys):
+    """Found on real templates: an ESM filter with a cidr operator and an EventBridge
+    pattern with !Sub '${AWS::AccountId}' are valid AWS filters the model does not
+    evaluate; they are left out with a note instead of refusing the whole template (and
+    silently dropping lint's application rules)."""
+    path = tmp_path / "t.yaml"
+    path.write_text("""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::SNS::Topic
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.13
+      Handler: app.handler
+      Timeout: 10
+      Events:
+        Jobs:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Jobs.Arn
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"body": {"ip": [{"cidr": "10.0.0.0/24"}]}}'
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 60
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Orders
+      Protocol: sqs
+      Endpoint: !GetAtt Jobs.Arn
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern:
+        account: [!Sub '${AWS::AccountId}']
+      Targets:
+        - Arn: !GetAtt Jobs.Arn
+          Id: jobs
+""")
+    code, out, err = cli(capsys, "lint", str(path))
+    assert code == 0
+    assert "[sns-subscription-without-dlq]" in out and "[eventbridge-target-without-dlq]" in out
+    code, _, err = cli(capsys, "run", str(path), "--application", "--overlay", overlay_path(tmp_path))
+    assert code == 0, err
+    said = "\n".join(err)
+    assert "FilterCriteria.Filters[0].Pattern uses what the model does not evaluate" in said
+    assert "EventPattern uses what the model does not evaluate" in said
+
+
+def overlay_path(tmp_path) -> str:
+    path = tmp_path / "overlay.yaml"
+    path.write_text("workload: {duration_s: 20, rate_per_s: 2}\n")
+    return str(path)

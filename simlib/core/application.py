@@ -564,22 +564,26 @@ class Application:
     def payload_kb(self, name: str, _seen=None) -> float:
         """The payload size of the events reaching ``name``: that of the first source
         upstream (the default workload's when none is found)."""
+        # one path upstream, followed in a loop (not recursion: a chain of a thousand
+        # dead-letter queues must not exhaust Python's stack)
         seen = _seen or set()
-        seen.add(name)
-        for origin, kind in self.inbound(name):
-            r = self.resources[origin]
-            if kind == "source":
-                return r.workload.payload_kb
-            if origin not in seen:
-                up = r.name
-                if r.kind in ("topic", "bus"):
-                    return self.payload_kb(up, seen)
+        while True:
+            seen.add(name)
+            step = None
+            for origin, kind in self.inbound(name):
+                r = self.resources[origin]
+                if kind == "source":
+                    return r.workload.payload_kb
+                if origin in seen:
+                    continue
+                step = r.name
                 if r.kind == "function":  # what reaches a function comes via its inputs
-                    for m in self.of_kind("mapping"):
-                        if m.function == up and m.queue not in seen:
-                            return self.payload_kb(m.queue, seen)
-                return self.payload_kb(up, seen)
-        return Workload().payload_kb
+                    step = next((m.queue for m in self.of_kind("mapping")
+                                 if m.function == r.name and m.queue not in seen), r.name)
+                break
+            if step is None:
+                return Workload().payload_kb
+            name = step
 
     def unit_scenario(self, function: str, queue: str | None = None,
                       mapping: str | None = None, source: str | None = None) -> Scenario:

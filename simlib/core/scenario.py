@@ -132,6 +132,8 @@ def _allowed_text(meta) -> str:
         parts.append("one of " + ", ".join(repr(c) for c in meta["choices"]))
     elif meta["kind"] is bool:
         parts.append("True or False")
+    elif meta["kind"] is str:
+        parts.append("a string")
     else:
         kind = "an integer" if meta["kind"] is int else "a number"
         lo, hi = meta["lo"], meta["hi"]

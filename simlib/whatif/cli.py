@@ -77,9 +77,10 @@ def parse_scalar(path: str, text: str):
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise UsageError(f"--set {path}={text}: not a YAML scalar") from None
-    except ValueError:  # an integer of more digits than Python converts
-        raise UsageError(f"--set {path}: a number of {len(text):,} characters is too large "
-                         "to hold") from None
+    except ValueError as exc:  # a date that is no date; an integer of too many digits
+        what = (f"a number of {len(text):,} characters is too large to hold"
+                if "digits" in str(exc) else f"{text[:40]!r} cannot be read ({exc})")
+        raise UsageError(f"--set {path}: {what}") from None
     if isinstance(value, str):
         try:  # YAML 1.1 reads 1e3 as a string; a number is meant
             return float(value) if re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", value) else value

@@ -42,7 +42,7 @@ class ScenarioFileError(ScenarioError):
 
     def __init__(self, path, field: str, value, allowed: str, *, line: int | None = None,
                  message: str | None = None):
-        shown = _shown(value)
+        shown = brief(value)
         super().__init__(field, shown, allowed)
         self.value = value
         self.path = str(path)
@@ -60,15 +60,18 @@ class _BigInt(int):
         return f"an integer of {math.floor(math.log10(abs(self))) + 1:,} digits"
 
 
-def _shown(value):
-    """``value`` as an error message shows it: itself when its repr is short, else in
-    a few words (see :func:`~simlib.core.scenario._brief`)."""
+def brief(value):
+    """``value`` as a message shows it: a short value as it is, a long or deep one in a
+    few words (``a mapping with 3 keys``, ``'abc...' (300 characters)``, ``an integer
+    of 5,000 digits``; see :func:`~simlib.core.scenario._brief`). Its ``repr`` is short
+    and never recurses deeply, whatever a file held."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return _BigInt(value)
-    if isinstance(value, (dict, list, tuple)):
-        if nesting_depth(value) > 4 or len(repr(_brief_items(value))) > 200:
-            return _brief(value)
-        return value
+    # (a value core already made brief, a _BriefMapping say, is a subclass: kept brief)
+    if type(value) in (dict, list, tuple) and nesting_depth(value) <= 4:
+        items = _brief_items(value)
+        if len(repr(items)) <= 200:
+            return items
     return _brief(value)
 
 
@@ -79,7 +82,7 @@ def _brief_items(value):
         return {_brief_items(k): _brief_items(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_brief_items(v) for v in value]
-    return _shown(value)
+    return brief(value)
 
 
 _LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode()
@@ -152,9 +155,11 @@ class BoundedLoader(yaml.SafeLoader):
     and ``0x1`` (or ``true`` and ``True``) are the same key, as they would be in the
     loaded mapping.
 
-    A scalar that matches a type but cannot become one (``2024-13-45``, an integer of
-    5,000 digits, ``!!float abc``) raises a ``ValueError`` deep inside PyYAML; it is
-    turned into a :class:`yaml.constructor.ConstructorError` at the value's line.
+    An integer beyond the largest float (about 1.8e308) is refused naming its key path:
+    every number of a template or scenario is used as a float, and Python cannot even
+    print one of more than 4,300 digits. A scalar that matches a type but cannot become
+    one (``2024-13-45``, ``!!float abc``) raises a ``ValueError`` deep inside PyYAML; it
+    is turned into a :class:`yaml.constructor.ConstructorError` at the value's line.
     """
 
     def compose_document(self):
@@ -188,7 +193,7 @@ class BoundedLoader(yaml.SafeLoader):
             if value is None or abs(value) > sys.float_info.max:
                 shown = (repr(_BigInt(value)) if value is not None else
                          f"an integer of {sum(c.isdigit() for c in node.value):,} digits")
-                where = _dotted(self._path[1:]) or "the document"
+                where = _dotted(self._path[1:]) or "the value"
                 raise _Refused(None, None, f"{where} = {shown} is not allowed: at most "
                                f"{sys.float_info.max:.3g}, the largest number a float holds",
                                node.start_mark)
@@ -391,15 +396,24 @@ def _sections() -> dict[str, Any]:
             if f.default_factory is not dataclasses.MISSING}
 
 
-def _anchor_paths(data: dict, path: Path) -> dict:
+def _anchor_paths(data: dict, path: Path, node: yaml.Node | None = None) -> dict:
     """Resolve a relative ``workload.trace_path`` against the file's own folder."""
     workload = data.get("workload")
     if isinstance(workload, dict) and isinstance(workload.get("trace_path"), str):
-        trace = Path(workload["trace_path"]).expanduser()
-        if not trace.is_absolute():
-            trace = (path.parent / trace).resolve()
-            data = {**data, "workload": {**workload, "trace_path": str(trace)}}
+        trace = _anchored(workload["trace_path"], path, "workload.trace_path", node)
+        data = {**data, "workload": {**workload, "trace_path": trace}}
     return data
+
+
+def _anchored(text: str, path: Path, field: str, node: yaml.Node | None) -> str:
+    """A trace path as an absolute path: ``~`` expanded, a relative one taken relative
+    to the folder of the file at ``path``; a path no file can have is an error."""
+    try:
+        trace = Path(text).expanduser()
+        return str(trace if trace.is_absolute() else (path.parent / trace).resolve())
+    except (RuntimeError, ValueError, OSError) as exc:  # ~nobody, a NUL byte, a link loop
+        raise ScenarioFileError(path, field, text, f"a path to a CSV file ({exc})",
+                                line=_line_of(node, field)) from None
 
 
 def _wrap(path: Path, node, exc: ScenarioError) -> ScenarioFileError:
@@ -424,7 +438,7 @@ def load_scenario_file(path) -> Scenario:
                                 message="an application file (it has resources); "
                                         "read it with load_application_file")
     try:
-        return Scenario.from_dict(_anchor_paths(data, path))
+        return Scenario.from_dict(_anchor_paths(data, path, node))
     except ScenarioError as exc:
         raise _wrap(path, node, exc) from None
 
@@ -449,9 +463,8 @@ def load_application_file(path):
         anchored = {}
         for name, spec in resources.items():
             if isinstance(spec, dict) and isinstance(spec.get("trace_path"), str):
-                trace = Path(spec["trace_path"]).expanduser()
-                if not trace.is_absolute():
-                    spec = {**spec, "trace_path": str((path.parent / trace).resolve())}
+                spec = {**spec, "trace_path": _anchored(
+                    spec["trace_path"], path, f"resources.{name}.trace_path", node)}
             anchored[name] = spec
         data = {**data, "resources": anchored}
     try:
@@ -469,7 +482,7 @@ def load_overlay(path) -> dict:
     """
     path = Path(path)
     data, node = _mapping(path)
-    data = _anchor_paths(data, path)
+    data = _anchor_paths(data, path, node)
     sections = _sections()
     try:
         for key, value in data.items():
@@ -524,7 +537,7 @@ def scenario_from_file_with_overlay(path, overlay: dict) -> Scenario:
     path = Path(path)
     data, node = _mapping(path)
     try:
-        return Scenario.from_dict(apply_overlay(_anchor_paths(data, path), overlay))
+        return Scenario.from_dict(apply_overlay(_anchor_paths(data, path, node), overlay))
     except ScenarioError as exc:
         changes = overlay_changes(overlay)
         if isinstance(exc, ConflictError):

@@ -28,12 +28,11 @@ from typing import Any
 
 from simlib.core.application import Application
 from simlib.core.errors import ScenarioError
+from simlib.core.event_patterns import compile_pattern
 from simlib.core.runtimes import known_runtimes
-from simlib.whatif.scenario_file import MAX_DEPTH, ScenarioFileError, nesting_depth
+from simlib.whatif.scenario_file import MAX_DEPTH, ScenarioFileError, brief, nesting_depth
 from simlib.whatif.template import (
     FUNCTION_TYPES,
-    PROVIDED_DEFAULT,
-    PROVIDED_RUNTIMES,
     QUEUE_TYPE,
     _Facts,
     _function_facts,
@@ -41,6 +40,7 @@ from simlib.whatif.template import (
     _mapping_facts,
     _queue_facts,
     _Reader,
+    simulated_runtime,
 )
 
 TOPIC_TYPE = "AWS::SNS::Topic"
@@ -60,6 +60,9 @@ def _name(text: Any) -> str:
     return out if out and out[0].isalpha() else f"r-{out}"
 
 
+resource_name = _name  # public: the command line maps template paths to these names
+
+
 def _pattern(reader: _Reader, raw: Any, where: str, notes: list[str]) -> dict | None:
     """An event pattern / filter policy: a mapping, or a JSON string of one."""
     value, reason = reader.resolve(raw)
@@ -74,7 +77,33 @@ def _pattern(reader: _Reader, raw: Any, where: str, notes: list[str]) -> dict | 
     if isinstance(value, dict) and nesting_depth(value) > MAX_DEPTH:
         notes.append(f"{where} nests more than {MAX_DEPTH} levels: the filter is left out")
         return None
-    return value if isinstance(value, dict) and value else None
+    if not (isinstance(value, dict) and value):
+        return None
+    try:
+        compile_pattern(value, where)
+    except ScenarioError as exc:
+        # AWS filters have more operators (suffix, cidr, wildcard, equals-ignore-case,
+        # $or) and values built with intrinsic functions, which the model does not
+        # evaluate: the filter is left out, never the whole template
+        notes.append(f"{where} uses what the model does not evaluate ({exc.field} = "
+                     f"{_said(exc.value)}): the filter is left out (everything passes)")
+        return None
+    return value
+
+
+def _true(value: Any) -> bool:
+    """A template's boolean: true, or the string "true" in any case."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _lower(value: Any) -> Any:
+    """A string in lower case; anything else as it is (a protocol may be a mapping)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _said(value: Any) -> str:
+    """A template value as a note says it: a string as it is, anything else briefly."""
+    return value if isinstance(value, str) else repr(brief(value))
 
 
 def _json(text: str) -> Any:
@@ -107,22 +136,13 @@ class _Builder:
             self.notes.append(f"function {fid} runs on Lambda Managed Instances, which the "
                               "model does not simulate: left out")
             return False
-        if runtime in PROVIDED_RUNTIMES:
-            self.notes.append(f"function {fid} runs on {runtime}: simulated as "
-                              f"{PROVIDED_DEFAULT} (it could be Rust; set its runtime in "
-                              "the overlay)")
-            runtime = PROVIDED_DEFAULT
-        if runtime is not None and runtime not in known_runtimes():
-            family = re.match(r"[a-z]+", runtime)
-            same = sorted((k for k in known_runtimes() if family and k.startswith(family.group())),
-                          key=lambda k: [int(x) for x in re.findall(r"\d+", k)])
-            if same:
-                self.notes.append(f"function {fid}: runtime {runtime} has no measured cold "
-                                  f"start: simulated as {same[0]}, the oldest measured one "
-                                  "of its language")
-                runtime = same[0]
+        if isinstance(runtime, str):
+            simulated, note = simulated_runtime(runtime)
+            if note:
+                self.notes.append(f"function {fid} {note}")
+            runtime = simulated or runtime
         if runtime is None or runtime not in known_runtimes():
-            self.notes.append(f"function {fid} has runtime {runtime!r}, which the model does "
+            self.notes.append(f"function {fid} has runtime {brief(runtime)!r}, which the model does "
                               "not know (a container image?): left out; give it a runtime "
                               "in the overlay's resources to include it")
             return False
@@ -162,7 +182,7 @@ class _Builder:
                                     "retention_s": v["retention_s"], "fifo": v["fifo"]}
             if v["fifo"]:
                 cbd, _ = self.reader.resolve(props.get("ContentBasedDeduplication", False))
-                spec["content_based_deduplication"] = cbd is True or str(cbd).lower() == "true"
+                spec["content_based_deduplication"] = _true(cbd)
             spec["max_receive_count"] = v["max_receive_count"]
             self.resources[qid] = spec
             dlq = v["dlq_id"]
@@ -194,7 +214,7 @@ class _Builder:
         if t == TOPIC_TYPE and "topic" in kinds:
             self.topic(lid)
             return lid
-        self.notes.append(f"{where} ({lid or name or raw!r}) is not a "
+        self.notes.append(f"{where} ({lid or name or brief(raw)!r}) is not a "
                           f"{' or '.join(kinds)} of this template: left out")
         return None
 
@@ -203,14 +223,14 @@ class _Builder:
         if spec is None:
             spec = self.resources[tid] = {"kind": "topic", "subscriptions": []}
             fifo, _ = self.reader.resolve(self.reader.props(tid).get("FifoTopic", False))
-            if fifo is True or str(fifo).lower() == "true":
+            if _true(fifo):
                 self.notes.append(f"topic {tid} is a FIFO topic, which the model does not "
                                   "simulate: it is run as a standard topic")
         return spec
 
     def subscribe(self, tid: str, endpoint: Any, protocol: str, extra: dict, where: str):
         if protocol not in ("sqs", "lambda"):
-            self.notes.append(f"{where}: protocol {protocol!r} is not modelled (SQS and Lambda "
+            self.notes.append(f"{where}: protocol {brief(protocol)!r} is not modelled (SQS and Lambda "
                               "subscriptions are): left out")
             return
         kinds = ("queue",) if protocol == "sqs" else ("function",)
@@ -280,7 +300,7 @@ class _Builder:
         self.notes += [f"skipped: {s}" for s in skipped]
         linked = {link.mapping_id for link in links}
         for mid in r.of_type("AWS::Lambda::EventSourceMapping"):
-            if mid not in linked and not any(mid in s for s in skipped):
+            if mid not in linked and not any(str(mid) in s for s in skipped):
                 self.notes.append(f"mapping {mid} reads a stream or broker (Kinesis, DynamoDB, "
                                   "Kafka, MQ), which the model does not simulate: left out")
         for link in links:
@@ -319,7 +339,7 @@ class _Builder:
             for i, sub in enumerate(inline if isinstance(inline, list) else []):
                 if isinstance(sub, dict):
                     proto, _ = r.resolve(sub.get("Protocol"))
-                    self.subscribe(tid, sub.get("Endpoint"), str(proto).lower(), {},
+                    self.subscribe(tid, sub.get("Endpoint"), _lower(proto), {},
                                    f"Resources.{tid}.Properties.Subscription[{i}]")
         for sid in r.of_type(SUBSCRIPTION_TYPE):
             props = r.props(sid)
@@ -329,7 +349,7 @@ class _Builder:
                                   "left out")
                 continue
             proto, _ = r.resolve(props.get("Protocol"))
-            self.subscribe(tid, props.get("Endpoint"), str(proto).lower(), props,
+            self.subscribe(tid, props.get("Endpoint"), _lower(proto), props,
                            f"Resources.{sid}.Properties")
         for rid in r.of_type(RULE_TYPE):
             props = r.props(rid)
@@ -383,7 +403,7 @@ class _Builder:
                 self.resources[_name(f"{fid}-{event}")] = {
                     "kind": "source", "target": fid, "invoke": "api"}
             elif kind not in ("SQS", None):
-                self.notes.append(f"{where}: event type {kind} is not modelled: left out")
+                self.notes.append(f"{where}: event type {_said(kind)} is not modelled: left out")
 
     def _sns_sub(self, target: str, props: dict, where: str) -> dict:
         sub: dict[str, Any] = {"target": target}
