@@ -65,12 +65,14 @@ screenshot: $(STAMP)
 	SERVERLESS_LAB_SCREENSHOT=docs/lesson-panel.png $(BIN)/python -m pytest -q -rs tests/browser
 	@echo "wrote docs/lesson-panel.png"
 
-# The property tests' deep hunt: 10,000 random scenarios per property, freshly random each
-# time (make test runs the derandomized ci profile). Run before closing a model issue;
+# The property tests' deep hunt: 10,000 random scenarios (or mutated templates, for the
+# what-if fuzz test) per property, freshly random each time (make test runs the
+# derandomized ci profile). Run before closing a model issue;
 # whatever it finds becomes an explicit @example in tests/test_properties.py.
 test-deep: $(STAMP)
 	SIMLIB_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--durations=0 tests/test_properties.py tests/test_application_properties.py
+		--durations=0 tests/test_properties.py tests/test_application_properties.py \
+		tests/test_whatif_fuzz.py
 
 # The suite again and again from a clean state: the property tests 30 times, then
 # make test in 3 fresh clones of HEAD (scripts/test_repeat.sh; log in test-repeat.log).

@@ -296,6 +296,7 @@ def test_a_template_without_an_sqs_pipeline_is_linted_for_its_application(capsys
     # run (one scenario per pipeline) has nothing to run, and says where to look
     code, _, err = cli(capsys, "run", str(BROKEN / "topic-only.yaml"))
     assert code == 2 and "no SQS -> Lambda pipeline found" in err[-1]
+    assert "add --application" in err[-1]
 
 
 def test_dotnet_core_is_simulated_as_the_oldest_measured_dotnet():

@@ -1370,7 +1370,8 @@ def _read_pipelines(reader: _Reader, skipped: list[str] | None = None,
             reader.path, "Resources", None, "",
             message="no SQS -> Lambda pipeline found: expected an AWS::Serverless::Function "
                     "with an Events entry of Type SQS, or an AWS::Lambda::EventSourceMapping "
-                    "from an SQS queue to a function" + why,
+                    "from an SQS queue to a function" + why + " (to simulate its topics, "
+                    "EventBridge rules and asynchronous invocations, add --application)",
         )
     per_function: dict[str, int] = {}
     per_pair: dict[tuple, int] = {}
