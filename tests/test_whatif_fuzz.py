@@ -449,7 +449,7 @@ def keep_short(overlay):
         for name, most in limits.items():
             value = fields.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and \
-                    math.isfinite(value) and value > most:
+                    (isinstance(value, int) or math.isfinite(value)) and value > most:
                 fields[name] = most
     return overlay
 
