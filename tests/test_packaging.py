@@ -154,3 +154,22 @@ def test_chromium_is_installed_without_recommends():
     assert len(installs) == 2, installs
     for line in installs:
         assert re.search(r"apt-get install [^;']*--no-install-recommends[^;']* chromium", line)
+
+
+def test_the_files_a_workshop_host_looks_for_agree_with_the_package():
+    """LICENSE, CITATION.cff, CONTRIBUTING.md and CHANGELOG.md exist; the citation is
+    Citation File Format 1.2.0 (its required keys: cff-version, message, title, authors)
+    with the package's version and license, so a release cannot leave it behind."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["message"] and cff["title"] and cff["authors"]
+    assert str(cff["version"]) == project["version"] == simlib.__version__
+    assert cff["license"] == project["license"]
+    assert (ROOT / "LICENSE").read_text().strip()
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    for step in ("make test", "nbval_sanitize.cfg", "nbconvert --to notebook --execute",
+                 "tests/test_notebooks_structure.py"):
+        assert step in contributing
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## Unreleased ({project['version']})" in changelog
