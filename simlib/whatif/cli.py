@@ -598,6 +598,36 @@ def cmd_sweep(args) -> int:
 # -- the parser ----------------------------------------------------------------------------
 
 
+def cmd_check(args) -> int:
+    """Pre-flight for a workshop: exit 0 when this machine can run the lessons."""
+    from simlib.lessons.preflight import checks, report
+
+    return EXIT_OK if report(checks()) else EXIT_FINDINGS
+
+
+def cmd_lab(args) -> int:
+    """What ``make lab`` does, for machines without make: JupyterLab on the lessons."""
+    import subprocess
+
+    from simlib.lessons.preflight import lab_command, notebooks_folder
+
+    folder = notebooks_folder()
+    if folder is None:
+        raise UsageError("no notebooks/ folder beside the simlib package: run from a clone "
+                         "of the repository")
+    command = lab_command(folder, root=hasattr(os, "getuid") and os.getuid() == 0)
+    if args.dry_run:
+        print(" ".join(command))
+        return EXIT_OK
+    # JupyterLab 4 asks about news whatever news_url is; the venv's default setting (below
+    # the learner's own) answers it, as make lab's overrides.d file does
+    overrides = Path(sys.prefix, "share", "jupyter", "lab", "settings", "overrides.d")
+    overrides.mkdir(parents=True, exist_ok=True)
+    (overrides / "serverless-lab.json").write_text(
+        '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}\n')
+    return subprocess.call(command)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -700,6 +730,18 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--quiet", action="store_true",
                       help="do not print the notes on what the reading assumed")
     lint.set_defaults(command=cmd_lint, format="text")
+
+    check = commands.add_parser(
+        "check", help="before a workshop: can this machine run the lessons?",
+        description="Check Python, the packages the lessons import, a small simulation, a "
+        "figure and the lessons folder; print what to fix. Exit 0 when ready, 1 when not.")
+    check.set_defaults(command=cmd_check)
+    lab = commands.add_parser(
+        "lab", help="open JupyterLab on the lessons (what make lab does, without make)",
+        description="Start JupyterLab on 127.0.0.1 with its own token on the notebooks/ "
+        "folder, as make lab does; for machines without make (Windows).")
+    lab.add_argument("--dry-run", action="store_true", help="print the command only")
+    lab.set_defaults(command=cmd_lab)
 
     sweep = commands.add_parser(
         "sweep", parents=[source, running],
