@@ -200,12 +200,18 @@ def load_pipelines(args, changes: dict | None = None, one: bool = False
     ``changes`` (``--set``) that name a template's own values are applied before the
     template is validated; every assumption the reading made is printed as a note.
     """
-    from simlib.whatif.inputs import SelectionError, load
+    return _load(args, changes, one).runs
+
+
+def _load(args, changes: dict | None = None, one: bool = False):
+    """:func:`load_pipelines`, as a :class:`~simlib.whatif.inputs.Loaded` whose ``rest``
+    holds the ``--set`` changes left for the scenarios."""
+    from simlib.whatif.inputs import Loaded, SelectionError, load
     from simlib.whatif.scenario_file import load_overlay
 
     path = _existing_file(args.file, "FILE")
     if getattr(args, "application", False):
-        return _template_application(path, args, changes)
+        return Loaded(_template_application(path, args, changes), rest=dict(changes or {}))
     overlay = None
     if getattr(args, "overlay", None):
         overlay = load_overlay(_existing_file(args.overlay, "--overlay"))
@@ -219,7 +225,7 @@ def load_pipelines(args, changes: dict | None = None, one: bool = False
                          f"--pipeline ({', '.join(loaded.runs)})")
     for note in loaded.notes:
         print(f"simlib: note: {note}", file=sys.stderr)
-    return loaded.runs
+    return loaded
 
 
 def application_paths(changes: dict) -> dict:
@@ -389,8 +395,8 @@ def cmd_run(args) -> int:
         changes = application_paths(changes)
     if args.out and args.format == "parquet":
         _need_pyarrow("--format parquet")
-    pipelines = load_pipelines(args, changes)
-    changes = _scenario_changes(args, changes)
+    loaded = _load(args, changes)
+    pipelines, changes = loaded.runs, loaded.rest
     known = SUMMARY_KEYS
     if any(isinstance(p, Application) for p in pipelines.values()):
         known = APPLICATION_SUMMARY_KEYS
@@ -425,18 +431,6 @@ def cmd_run(args) -> int:
         names = FRAMES + (APPLICATION_FRAMES if (folder / f"edges.{args.format}").exists() else ())
         print(f"wrote {', '.join(names)}, summary ({args.format}) to {folder}", file=sys.stderr)
     return EXIT_OK
-
-
-def _scenario_changes(args, changes: dict) -> dict:
-    """The ``--set`` changes left for the scenario once a template's own values took
-    theirs (resource paths such as ``functions.Worker.memory_mb`` are template-only)."""
-    from simlib.whatif.inputs import RESOURCE_KINDS
-    from simlib.whatif.template import is_template, is_template_value, load_document
-
-    if getattr(args, "application", False) or not is_template(load_document(Path(args.file))):
-        return changes
-    return {k: v for k, v in changes.items()
-            if k.split(".", 1)[0] not in RESOURCE_KINDS and not is_template_value(k)}
 
 
 def cmd_lint(args) -> int:

@@ -74,6 +74,9 @@ class Loaded:
     runs: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    # the --set changes left for Scenario.with_changes (a template's own values are
+    # already in the runs)
+    rest: dict = field(default_factory=dict)
 
 
 def split_template_changes(changes: dict, pipelines: list[template.Pipeline]
@@ -151,11 +154,11 @@ def load(path, overlay: dict | None = None, parameters: dict | None = None,
                 path, "overlay", None, "", message="an overlay applies to a template "
                 "or a one-pipeline scenario; an application file holds its own traffic and "
                 "handlers (change them with --set resources.<name>.<field>=VALUE)")
-        return Loaded({path.stem: load_application_file(path)})
+        return Loaded({path.stem: load_application_file(path)}, rest=dict(changes or {}))
     if kind == "scenario":
         scenario = (scenario_from_file_with_overlay(path, overlay) if overlay
                     else load_scenario_file(path))
-        return Loaded({path.stem: scenario})
+        return Loaded({path.stem: scenario}, rest=dict(changes or {}))
     reading = template.read(document, path, parameters)
     pipelines = reading.pipelines
     if pipeline is not None:
@@ -164,8 +167,8 @@ def load(path, overlay: dict | None = None, parameters: dict | None = None,
             raise SelectionError(f"--pipeline {pipeline!r} is not in {path}; its pipelines: "
                                  f"{', '.join(p.name for p in pipelines)}")
         pipelines = chosen
-    per, _ = split_template_changes(changes or {}, pipelines)
-    loaded = Loaded({}, notes=list(reading.notes))
+    per, rest = split_template_changes(changes or {}, pipelines)
+    loaded = Loaded({}, notes=list(reading.notes), rest=rest)
     for ref in template.reference_errors(document):
         loaded.notes.append(f"template error (AWS would reject it; lint reports it): "
                             f"{ref[2]}")

@@ -905,10 +905,6 @@ class _Reader:
             return None, None, None  # e.g. an ARN whose name is a resource's attribute
         return None, name, qualifier
 
-    def text_of(self, raw: Any) -> str | None:
-        """The string an expression stands for (see :meth:`text`)."""
-        return self.text(raw)
-
     def by_name(self, name: str | None, types: tuple[str, ...], key: str) -> str | None:
         """The logical id of the resource of ``types`` whose ``key`` property is ``name``."""
         if not name:
