@@ -93,7 +93,7 @@ def test_run_prints_the_kpi_table(capsys, scenario_file):
     summary = simulate(Scenario.from_dict(SCENARIO_DICT), seed=4).summary
     assert "tiny" in out.splitlines()[0]  # one column, named after the file
     assert "Messages sent" in out and f"{summary['messages_sent']:,}" in out
-    assert "Cost per million messages" in out
+    assert "Cost per million processed messages" in out
 
 
 def test_run_json_and_set_match_the_library(capsys, scenario_file):

@@ -178,7 +178,7 @@ def test_power_tuning_two_panels_with_units_and_the_one_vcpu_marker():
     assert (left.get_title(), right.get_title()) == ("Duration", "Cost")
     assert left.get_xlabel() == right.get_xlabel() == "memory (MB)"
     assert left.get_ylabel() == "billed duration per invocation (ms)"
-    assert right.get_ylabel() == "cost per million messages (USD)"
+    assert right.get_ylabel() == "cost per million processed messages (USD)"
     for ax, column in ((left, "billed_duration_ms"), (right, "cost_per_million_usd")):
         lines = _labelled_lines(ax)
         assert list(lines) == ["x86_64", "arm64", "1 vCPU (1,769 MB)"]
@@ -221,8 +221,8 @@ def test_bars_grow_taller_with_many_entries_and_check_their_input():
     ("mapping.batching_window_s", "batching window (s)"),
     ("queue.retention_s", "retention (s)"),
     ("function.memory_mb", "memory (MB)"),
-    ("latency_p99_s", "latency p99 (s)"),
-    ("cost_per_million_usd", "cost per million messages (USD)"),
+    ("latency_p99_s", "latency of processed messages, p99 (s)"),
+    ("cost_per_million_usd", "cost per million processed messages (USD)"),
     ("cold_start_rate", "cold-start rate (fraction)"),
     ("queue_visible", "visible messages in the queue"),
     ("db_connections", "database connections"),
@@ -251,7 +251,7 @@ def test_bill_figure_one_bar_per_nonzero_line_and_run(result, busier):
     fig = plotting.plot_bill({"20/s": result, "40/s": busier}, title="Two bills")
     (ax,) = fig.axes
     assert ax.get_title() == "Two bills"
-    assert ax.get_xlabel() == "cost per million messages (USD)"
+    assert ax.get_xlabel() == "cost per million processed messages (USD)"
     nonzero = [f"{s} · {i}" for s, i, usd in
                zip(result.cost["service"], result.cost["item"], result.cost["cost_usd"]) if usd > 0]
     assert "nat · hours" not in nonzero and "lambda · compute_gb_s" in nonzero
@@ -358,7 +358,7 @@ def test_kpi_table_for_one_run_is_formatted_strings(result):
     assert table.loc["Messages sent", "value"] == f"{s['messages_sent']:,}"
     assert table.loc["Cost of the run", "value"].startswith("$")
     assert table.loc["Cold-start rate", "value"].endswith("%")
-    assert table.loc["Latency p99 (s)", "value"] == format_value(s["latency_p99_s"], "seconds")
+    assert table.loc["Latency of processed messages, p99 (s)", "value"] == format_value(s["latency_p99_s"], "seconds")
 
 
 def test_kpi_table_keys_order_and_unknown_key(result):

@@ -172,12 +172,12 @@ KPI_LABELS = {
     "errors": ("Invocation errors", "count"),
     "timeouts": ("Invocation timeouts", "count"),
     "max_concurrency": ("Peak concurrency (environments)", "count"),
-    "latency_p50_s": ("Latency p50 (s)", "seconds"),
-    "latency_p99_s": ("Latency p99 (s)", "seconds"),
+    "latency_p50_s": ("Latency of processed messages, p50 (s)", "seconds"),
+    "latency_p99_s": ("Latency of processed messages, p99 (s)", "seconds"),
     "db_connection_errors": ("Database connection errors", "count"),
     "db_max_connections_used": ("Database connections, peak", "count"),
     "cost_usd": ("Cost of the run", "usd"),
-    "cost_per_million_usd": ("Cost per million messages", "usd"),
+    "cost_per_million_usd": ("Cost per million processed messages", "usd"),
 }
 
 # The small table every lesson prints unless it asks for other keys.
@@ -230,7 +230,7 @@ def label_for(name: str) -> str:
     >>> label_for("workload.rate_per_s")
     'arrival rate (messages/s)'
     >>> label_for("latency_p99_s")
-    'latency p99 (s)'
+    'latency of processed messages, p99 (s)'
     >>> label_for("queue.retention_s")
     'retention (s)'
     """
@@ -569,7 +569,7 @@ def plot_power_tuning(frame: pd.DataFrame, memory: str = "function.memory_mb",
     plot_sweep(frame, memory, duration, series=series, ax=left, vlines=marker,
                ylabel="billed duration per invocation (ms)", title=titles[0])
     plot_sweep(frame, memory, cost, series=series, ax=right, vlines=marker, ylim=(0, None),
-               ylabel="cost per million messages (USD)", title=titles[1])
+               ylabel="cost per million processed messages (USD)", title=titles[1])
     return _detach(fig, True)
 
 
@@ -708,7 +708,7 @@ def plot_bill(results: Mapping[str, object], title: str = "The bill, line by lin
                     label=label)
         ax.set_yticks(y, frame.index)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("cost per million messages (USD)")
+        ax.set_xlabel("cost per million processed messages (USD)")
         ax.set_title(title)
         ax.legend(loc="best")
     return _detach(fig, owned)
