@@ -32,17 +32,31 @@ def busier():
 
 
 def test_timeseries_figure_has_title_labels_with_units_and_legend(result):
+    # One unit per axis (the lesson standard): environments and messages on stacked panels
+    # sharing the time axis, so the smaller series is not a flat line under the larger.
     fig = plot_timeseries(result)
-    (ax,) = fig.axes
-    assert ax.get_title() == "SQS queue → Lambda: poisson arrivals, 20 messages/s for 30 s (seed 1)"
-    assert ax.get_xlabel() == "time since start (s)"
-    assert "environments" in ax.get_ylabel() and "messages" in ax.get_ylabel()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:3] == [
-        "busy environments (concurrency)", "visible messages in the queue", "in-flight messages",
-    ]
-    assert "arrivals stop" in labels
-    assert ax.title.get_fontsize() >= 14 and ax.xaxis.label.get_fontsize() >= 13
+    top, bottom = fig.axes
+    ax = top
+    assert fig.get_suptitle() == "SQS queue → Lambda: poisson arrivals, 20 messages/s for 30 s (seed 1)"
+    assert bottom.get_xlabel() == "time since start (s)"
+    assert top.get_ylabel() == "environments" and bottom.get_ylabel() == "messages"
+    assert top.get_shared_x_axes().joined(top, bottom)
+    labels = [t.get_text() for t in top.get_legend().get_texts()]
+    assert labels == ["busy environments (concurrency)", "arrivals stop"]
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == [
+        "visible messages in the queue", "in-flight messages"]
+    # legends sit outside the data, right of the panels
+    assert top.get_legend().get_bbox_to_anchor().x0 >= top.get_window_extent().x1 - 1
+    assert fig._suptitle.get_fontsize() >= 14 and bottom.xaxis.label.get_fontsize() >= 13
+
+
+def test_timeseries_refuses_two_units_on_one_given_axes(result):
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(ValueError, match="2 units .*one axes holds one unit"):
+            plot_timeseries(result, columns=("concurrency", "queue_visible"), ax=ax)
+    finally:
+        plt.close(fig)
 
 
 def test_timeseries_figure_is_detached_from_pyplot_and_leaves_rcparams_alone(result):

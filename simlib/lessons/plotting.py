@@ -424,17 +424,22 @@ def _default_title(result) -> str:
 def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visible", "in_flight"),
                     title: str | None = None, ax=None, *,
                     hlines: Mapping[str, float] | None = None,
-                    xlim: tuple[float, float] | None = None, legend_loc: str = "best"):
-    """Levels over time from ``result.timeseries``: one line per column, one y axis.
+                    xlim: tuple[float, float] | None = None, legend_loc: str = "outside"):
+    """Levels over time from ``result.timeseries``: one panel per unit, sharing the time axis.
 
-    A dotted vertical line marks when arrivals stop (``workload.duration_s``). Count
-    columns (``throttles``, ``cold_starts``) are per sampling step.
+    Columns counted in the same unit (messages, environments, connections, invoke attempts)
+    share a panel; columns in different units get stacked panels, so a series of tens of
+    environments is not flattened under one of thousands of messages. A dotted vertical
+    line marks when arrivals stop (``workload.duration_s``). Count columns
+    (``throttles``, ``cold_starts``) are per sampling step.
 
-    ``hlines`` draws labelled reference levels in the series' unit, e.g.
-    ``{"max_connections": 20}``: the y axis always reaches them, so a limit the run
+    ``hlines`` draws labelled reference levels in the first column's unit, on its panel,
+    e.g. ``{"max_connections": 20}``: the y axis always reaches them, so a limit the run
     never touches still shows how far away it is. ``xlim = (start_s, end_s)`` zooms on
     a stretch of the run, given in seconds whatever unit the time axis reads in; the
-    y axis then fits what is visible. Returns the Figure.
+    y axes then fit what is visible. ``ax`` draws into a given axes, which holds one
+    unit only. Legends sit right of the panels, outside the data, unless ``legend_loc``
+    names a matplotlib location. Returns the Figure.
     """
     if isinstance(columns, str):
         columns = (columns,)
@@ -443,6 +448,13 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
     if unknown:
         raise KeyError(f"not a timeseries column: {', '.join(map(repr, unknown))}; known: "
                        f"{', '.join(c for c in frame.columns if c != 't_s')}")
+    groups: dict[str, list[str]] = {}
+    for col in columns:
+        groups.setdefault(SERIES_LABELS.get(col, (col, "count"))[1], []).append(col)
+    if ax is not None and len(groups) > 1:
+        raise ValueError(f"columns {list(columns)} are counted in {len(groups)} units "
+                         f"({', '.join(groups)}); one axes holds one unit: leave ax out to "
+                         "get one panel per unit")
     levels = _references("plot_timeseries hlines", hlines)
     t = frame["t_s"].to_numpy(dtype=float)
     scale, xlabel = _time_axis(t)
@@ -454,34 +466,53 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
         # Steps are drawn "post": the sample before the window still shows inside it.
         first = max(int(np.searchsorted(t, lo, side="right")) - 1, 0)
         visible = (np.arange(len(t)) >= first) & (t <= hi)
+    scenario = getattr(result, "scenario", None)
+    stop = scenario.workload.duration_s if scenario is not None and len(t) else None
+    show_stop = stop is not None and stop < t[-1] and (xlim is None or xlim[0] <= stop <= xlim[1])
     with style():
-        fig, ax, owned = _new_axes(ax)
-        units = []
-        for i, col in enumerate(columns):
-            label, unit = SERIES_LABELS.get(col, (col.replace("_", " "), "count"))
-            units.append(unit)
-            # The first column is the headline: drawn on top where lines overlap.
-            ax.plot(t / scale, frame[col].to_numpy(), label=label, drawstyle="steps-post",
-                    zorder=2 + 0.1 * (len(columns) - i))
-        scenario = getattr(result, "scenario", None)
-        if scenario is not None and len(t):
-            stop = scenario.workload.duration_s
-            if stop < t[-1] and (xlim is None or xlim[0] <= stop <= xlim[1]):
-                ax.axvline(stop / scale, color="0.35", linestyle=":", linewidth=1.6,
-                           label="arrivals stop")
-        _draw_references(ax, levels, {})
-        distinct = list(dict.fromkeys(units))
-        ax.set_ylabel(distinct[0] if len(distinct) == 1 else f"count ({', '.join(distinct)})")
-        ax.set_xlabel(xlabel)
-        if xlim is None:
-            ax.set_xlim(left=0)
+        if ax is not None or len(groups) == 1:
+            fig, first_ax, owned = _new_axes(ax)
+            axes = [first_ax]
         else:
-            ax.set_xlim(xlim[0] / scale, xlim[1] / scale)
-        shown = frame.loc[visible, list(columns)].to_numpy(dtype=float)
-        top = max(float(np.nanmax(shown, initial=0)), *levels.values(), 1.0)
-        ax.set_ylim(-0.02 * top, 1.06 * top)  # a line at zero stays visible above the axis
-        ax.set_title(title if title is not None else _default_title(result))
-        ax.legend(loc=legend_loc)
+            import matplotlib.pyplot as plt
+
+            height = FIGSIZE[1] * (0.55 + 0.45 * len(groups))
+            fig, axes = plt.subplots(len(groups), 1, sharex=True, layout="constrained",
+                                     figsize=(FIGSIZE[0], min(height, 2.4 * FIGSIZE[1])))
+            axes, owned = list(axes), True
+        order = 0
+        for i, (panel, (unit, cols)) in enumerate(zip(axes, groups.items())):
+            for col in cols:
+                label = SERIES_LABELS.get(col, (col.replace("_", " "), "count"))[0]
+                # The first column is the headline: drawn on top where lines overlap.
+                panel.plot(t / scale, frame[col].to_numpy(), label=label, drawstyle="steps-post",
+                           zorder=2 + 0.1 * (len(columns) - order), color=f"C{order}")
+                order += 1
+            if show_stop:
+                panel.axvline(stop / scale, color="0.35", linestyle=":", linewidth=1.6,
+                              label="arrivals stop" if i == 0 else None)
+            here = levels if i == 0 else {}
+            _draw_references(panel, here, {})
+            panel.set_ylabel(unit)
+            shown = frame.loc[visible, cols].to_numpy(dtype=float)
+            top = max(float(np.nanmax(shown, initial=0)), *here.values(), 1.0)
+            panel.set_ylim(-0.02 * top, 1.06 * top)  # a line at zero stays visible above the axis
+            if legend_loc == "outside":  # outside the data, right of each panel
+                panel.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+            else:
+                panel.legend(loc=legend_loc)
+        last = axes[-1]
+        last.set_xlabel(xlabel)
+        if xlim is None:
+            last.set_xlim(left=0)
+        else:
+            last.set_xlim(xlim[0] / scale, xlim[1] / scale)
+        heading = title if title is not None else _default_title(result)
+        if len(axes) == 1:
+            axes[0].set_title(heading)
+        else:  # over the figure, legends included, so a long title is not cut
+            fig.suptitle(heading, fontsize=matplotlib.rcParams["axes.titlesize"],
+                         fontweight=matplotlib.rcParams["axes.titleweight"])
     return _detach(fig, owned)
 
 
