@@ -103,10 +103,22 @@ def test_has_an_interactive_panel_whose_output_is_not_compared(nb):
         assert "nbval-ignore-output" in _tags(cell), "widget ids change: tag nbval-ignore-output"
 
 
-# From lesson 11 on, a panel's response time is developer material: it is measured by
-# benchmarks/lesson_panels.py and reported there, not stated in the lesson (the lesson
-# standard, "No developer material in a lesson"). Lessons 00-10 still state theirs.
-FIRST_LESSON_WITHOUT_TIMING = 11
+# -- the lesson standard (/work/shared/lesson-standard.md): what a test can check ----------
+# Lessons still being revised to the standard (issue 13): their checks may fail (xfail,
+# not strict: a lesson passes some checks before it passes all). The issue closes with
+# this set empty.
+NOT_YET_REVISED: set[str] = {
+    "00-start-here", "01-cold-starts", "02-concurrency-and-throttling",
+    "03-sqs-batches-and-partial-failures", "04-visibility-timeout-and-duplicates",
+    "05-dead-letter-queues-and-poison-messages", "06-downstream-database-limits",
+    "07-idempotency", "08-cost", "09-workshop-capstone", "10-what-if-from-a-template",
+    "13-fifo-queues-and-message-groups", "14-whole-application-what-if",
+}
+
+MAX_CELLS = 25
+# "About 1,500 words" of prose: the bound allows the "about" (a fifth over), counted over
+# markdown cells (code comments are not prose a reader must read through).
+MAX_WORDS = 1_800
 
 
 def _lesson_number(path: Path) -> int:
@@ -116,16 +128,110 @@ def _lesson_number(path: Path) -> int:
     return int(match.group()) if match else -1
 
 
-STATES_TIMING = [p for p in NOTEBOOKS if _lesson_number(p) < FIRST_LESSON_WITHOUT_TIMING]
+def _standard(fn):
+    """Parametrize a lesson-standard check over the lessons, allowing failure for the
+    lessons not yet revised."""
+    params = [pytest.param(p, id=p.name, marks=pytest.mark.xfail(
+        strict=False, reason="issue 13: not yet revised to the lesson standard"))
+        if p.stem in NOT_YET_REVISED else pytest.param(p, id=p.name) for p in NOTEBOOKS]
+    return pytest.mark.parametrize("path", params)(fn)
 
 
-@pytest.mark.parametrize("path", STATES_TIMING, ids=[p.name for p in STATES_TIMING])
-def test_states_the_measured_slider_response_time(path):
+def _collapsed(cell) -> bool:
+    """Collapsed when the notebook opens (JupyterLab) and on the rendered site (tags)."""
+    hidden = cell.get("metadata", {}).get("jupyter", {})
+    if cell["cell_type"] == "markdown":
+        return bool(hidden.get("source_hidden")) and "hide-input" in _tags(cell)
+    return bool(hidden.get("outputs_hidden")) and "hide-output" in _tags(cell)
+
+
+def _is_reveal(cell) -> bool:
+    return cell["cell_type"] == "markdown" and _source(cell).lstrip().startswith("**Reveal")
+
+
+@_standard
+def test_the_answer_is_hidden_until_the_reader_acts(path):
+    """After each prediction question, the cells up to and including its reveal are
+    collapsed: the code cell's outputs (the answer's numbers) and the reveal's text."""
+    cells = _load(path)["cells"]
+    predictions = [i for i, c in enumerate(cells)
+                   if c["cell_type"] == "markdown" and "**Predict" in _source(c)]
+    assert predictions, "a prediction question (**Predict**)"
+    for i in predictions:
+        reveal = next((j for j in range(i + 1, len(cells)) if _is_reveal(cells[j])), None)
+        assert reveal is not None, f"cell {i}: a prediction without a **Reveal** after it"
+        between = [j for j in range(i + 1, reveal + 1)
+                   if cells[j]["cell_type"] == "markdown" or cells[j].get("outputs")]
+        shown = [j for j in between if not _collapsed(cells[j])]
+        assert not shown, (f"cells {shown} show the answer to the prediction in cell {i}: "
+                           "collapse them (metadata jupyter.outputs_hidden/source_hidden and "
+                           "tag hide-output/hide-input)")
+
+
+@_standard
+def test_two_exercises_with_collapsed_solutions(path):
+    cells = _load(path)["cells"]
+    solutions = [c for c in cells if "solution" in _tags(c)]
+    assert len(solutions) >= 2, "at least two exercises, each with a solution cell"
+    for c in solutions:
+        assert c.get("metadata", {}).get("jupyter", {}).get("source_hidden"), (
+            "a solution's source is collapsed when the notebook opens")
+        assert "hide-input" in _tags(c), "and on the rendered site (tag hide-input)"
+    text = "\n".join(_source(c) for c in _cells({"cells": cells}, "markdown"))
+    assert "On your own" in text, "an open question ('On your own') with a hint"
+
+
+@_standard
+def test_no_developer_material(path):
+    """Panel response times and headless-run notes belong in benchmarks/ and tests/."""
+    for c in _load(path)["cells"]:
+        text = _source(c)
+        assert not re.search(r"re-simulat\w*.{0,200}?\d+(\.\d+)?\s*s\b", text,
+                             re.IGNORECASE | re.DOTALL), f"a stated panel timing: {text[:80]!r}"
+        assert not re.search(r"median_seconds|perf_counter|headless", text), (
+            f"timing or headless-run material: {text[:80]!r}")
+
+
+@_standard
+def test_ends_with_in_production_then_further_reading(path):
+    md = [_source(c) for c in _cells(_load(path), "markdown")]
+    text = "\n".join(md)
+    production = re.search(r"^#+ In production", text, re.MULTILINE)
+    reading = re.search(r"^#+ Further reading", text, re.MULTILINE)
+    assert production and reading and production.start() < reading.start(), (
+        "an 'In production' section, then 'Further reading'")
+    links = re.findall(r"\]\((https://docs\.aws\.amazon\.com/[^)]+)\)", text[reading.start():])
+    assert len(links) >= 2, "Further reading names the AWS pages the facts come from, with links"
+
+
+@_standard
+def test_fits_the_length_of_a_lesson(path):
     nb = _load(path)
-    pattern = re.compile(r"re-simulat\w*.{0,200}?\d+(\.\d+)?\s*s\b", re.IGNORECASE | re.DOTALL)
-    assert any(pattern.search(_source(c)) for c in _cells(nb, "markdown")), (
-        "a markdown cell states the measured re-simulation time (e.g. 're-simulated ... 0.2 s')"
-    )
+    assert len(nb["cells"]) <= MAX_CELLS, f"{len(nb['cells'])} cells: a longer topic is two lessons"
+    words = sum(len(re.findall(r"[A-Za-z][A-Za-z'’-]*", _source(c)))
+                for c in _cells(nb, "markdown"))
+    assert words <= MAX_WORDS, f"{words} words of prose (about 1,500 at most)"
+
+
+@_standard
+def test_what_you_will_learn_has_three_to_five_claims(path):
+    intro = _source(_load(path)["cells"][0])
+    match = re.search(r"What you'll learn\**\s*\n(.*?)(?:\n\s*\n|\Z)", intro, re.DOTALL)
+    assert match, "a 'What you'll learn' list"
+    bullets = [line for line in match.group(1).splitlines() if line.lstrip().startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"{len(bullets)} bullets (3-5 claims the lesson proves)"
+
+
+@_standard
+def test_the_panels_default_view_is_stored_as_an_image(path):
+    """A static viewer and the rendered site show what the panel shows: a figure stored
+    after the panel's cell."""
+    cells = _load(path)["cells"]
+    panel = next(i for i, c in enumerate(cells)
+                 if c["cell_type"] == "code" and "interactive(" in _source(c))
+    after = [o for c in cells[panel + 1:] if c["cell_type"] == "code"
+             for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert after, "the panel's default view stored as a figure after the panel"
 
 
 def test_ends_with_an_in_production_takeaway(nb):
