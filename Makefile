@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NBVAL := PYTHONHASHSEED=0 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	--nbval-cell-timeout=120 --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test test-deep test-repeat notebooks bench clean browser-deps screenshot
+.PHONY: lab test test-deep test-repeat notebooks bench clean browser-deps screenshot site student wheelhouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,3 +84,20 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# The rendered site of the lessons, from their stored outputs (nothing is executed), offline:
+# Sphinx with MyST-NB (site/conf.py). Reveals and solutions are collapsed <details>; each
+# panel shows its stored default figure. Open build/site/index.html in a browser.
+site: $(STAMP)
+	rm -rf build/site-src build/site
+	$(BIN)/python -m simlib.lessons.handout site notebooks build/site-src \
+		--extra site/index.md notebooks/README.md
+	$(BIN)/sphinx-build -q -b html -c site build/site-src build/site
+	@echo "the site: build/site/index.html"
+
+# The learner's handout: the lessons with solutions emptied and reveals cleared, for a host
+# to hand out (the lessons in notebooks/ stay the facilitator's answer key).
+student: $(STAMP)
+	rm -rf build/student
+	$(BIN)/python -m simlib.lessons.handout student notebooks build/student
+	@echo "hand out build/student/ (keep notebooks/ as the answer key)"

@@ -53,20 +53,6 @@ sync_api = pytest.importorskip(
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 LESSON = "00-start-here.ipynb"
-CHROMIUM = Path(os.environ.get("SERVERLESS_LAB_CHROMIUM", "/usr/bin/chromium"))
-# Flags for a headless Chromium on a closed network (CI; machines that reach only package
-# mirrors): without the background-networking and component/sync ones Chromium's own
-# connections are refused and it misbehaves; --no-sandbox because tests often run as root.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 1000}  # tall enough for a panel: sliders, plot, table
 SERVER_START_S = 90
 RUN_ALL_S = 180  # the lesson runs in about 10 s; a shared 2-core machine may be much slower
@@ -223,21 +209,6 @@ def _stop_server(proc: subprocess.Popen, url: str | None, token: str, runtime: P
 
 
 @pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium, or a skip that says how to install it."""
-    if not os.access(CHROMIUM, os.X_OK):
-        message = (
-            f"browser test skipped: no Chromium at {CHROMIUM}. Install Debian's package with "
-            "`make browser-deps` (sudo apt-get install -y chromium), or point "
-            "SERVERLESS_LAB_CHROMIUM at a Chromium binary"
-        )
-        if os.environ.get("SERVERLESS_LAB_SCREENSHOT"):
-            pytest.fail(message + " (a screenshot was asked for, so this is not a skip)")
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
 def lab(tmp_path: Path, chromium: Path):
     """JupyterLab from this environment on a cleared copy of notebooks/, stopped afterwards.
 
@@ -336,7 +307,8 @@ def _kernel_idle(page) -> bool:
     return "Kernel status: Idle" in (indicator.text_content(timeout=5000) or "")
 
 
-def test_lesson_runs_and_its_slider_redraws_the_panel(lab: Lab, chromium: Path, tmp_path):
+def test_lesson_runs_and_its_slider_redraws_the_panel(lab: Lab, chromium: Path, chromium_args,
+                                                     tmp_path):
     started = time.monotonic()
     n_code = _code_cell_count(lab.root / LESSON)
     screenshot = tmp_path / "lesson-panel.png"
@@ -344,7 +316,7 @@ def test_lesson_runs_and_its_slider_redraws_the_panel(lab: Lab, chromium: Path, 
         # Chromium keeps its crash database under XDG_CONFIG_HOME: keep it in the tmp dir.
         xdg = {var: str(tmp_path / "chromium" / var) for var in ("XDG_CONFIG_HOME",
                                                                  "XDG_CACHE_HOME")}
-        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS,
+        browser = pw.chromium.launch(executable_path=str(chromium), args=chromium_args,
                                      env={**os.environ, **xdg})
         try:
             page = browser.new_page(viewport=VIEWPORT)
