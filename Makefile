@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NBVAL := PYTHONHASHSEED=0 $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
 	--nbval-cell-timeout=120 --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-.PHONY: lab test test-deep test-repeat notebooks bench clean browser-deps screenshot site student wheelhouse
+.PHONY: lab test test-deep test-repeat notebooks bench clean browser-deps screenshot site student wheelhouse install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
 	touch $(STAMP)
+
+# The environment alone (a dev container runs it once; make lab and make test do it too).
+install: $(STAMP)
 
 # No news prompt: a fresh profile asks in a toast whether to fetch Jupyter news (it covers
 # the lesson, and the answer needs the internet). JupyterLab 4 asks whatever news_url is,
@@ -101,3 +104,13 @@ student: $(STAMP)
 	rm -rf build/student
 	$(BIN)/python -m simlib.lessons.handout student notebooks build/student
 	@echo "hand out build/student/ (keep notebooks/ as the answer key)"
+
+# Every wheel the lessons need, for a room without network: copy build/wheelhouse/ to each
+# machine and install with
+#   python -m pip install --no-index --find-links wheelhouse 'serverless-lab[notebooks]'
+# Wheels are built for this machine's platform and Python; build the wheelhouse on the
+# kind of machine the room has (the same OS and Python minor version).
+wheelhouse: $(STAMP)
+	rm -rf build/wheelhouse
+	$(BIN)/python -m pip wheel --quiet --wheel-dir build/wheelhouse '.[notebooks]'
+	@echo "wrote $$(ls build/wheelhouse | wc -l) wheels to build/wheelhouse"

@@ -31,7 +31,7 @@ CONDA_FORGE_NAME = {
 # goes here once its conda-forge name is checked; a pip-only name then fails below.
 KNOWN_ON_CONDA_FORGE = {
     "python", "pip", "simpy", "numpy", "pandas", "matplotlib", "pyyaml", "tqdm",
-    "jupyterlab", "ipywidgets", "playwright-python",
+    "jupyterlab", "ipywidgets", "nbconvert", "playwright-python",
 }
 
 
@@ -173,3 +173,20 @@ def test_the_files_a_workshop_host_looks_for_agree_with_the_package():
         assert step in contributing
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert f"## Unreleased ({project['version']})" in changelog
+
+
+def test_the_dev_container_installs_and_opens_the_lessons():
+    """.devcontainer/ (Codespaces): a Python the project supports, the Makefile's own
+    install and lab targets, JupyterLab's port forwarded."""
+    import json
+
+    spec = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    image_python = re.search(r"python:(\d+)\.(\d+)", spec["image"])
+    required = re.search(r">=(\d+)\.(\d+)", _project()["project"]["requires-python"])
+    assert image_python and tuple(map(int, image_python.groups())) >= tuple(
+        map(int, required.groups()))
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    for key in ("postCreateCommand", "postAttachCommand"):
+        command = spec[key].split()
+        assert command[0] == "make" and command[1] in targets, spec[key]
+    assert 8888 in spec["forwardPorts"]  # JupyterLab's default port

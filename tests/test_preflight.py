@@ -68,3 +68,33 @@ def test_lab_runs_what_make_lab_runs(capsys):
     (folder,) = [a for a in command if a.startswith("--notebook-dir=")]
     assert folder.endswith("/notebooks")
     assert not [a for a in command if "token" in a.lower() or "password" in a.lower()]
+
+
+def test_a_room_installed_from_a_wheelhouse_finds_the_handed_out_lessons(tmp_path, monkeypatch,
+                                                                         capsys):
+    """After `pip install --no-index --find-links wheelhouse`, simlib has no notebooks/
+    beside it: the lessons a host handed out (make student) are found in the current folder,
+    in ./notebooks, or with --lessons; a folder without lessons is named in one line."""
+    from simlib.lessons import preflight
+    from simlib.whatif.cli import main
+
+    here = tmp_path / "room"
+    (here / "notebooks").mkdir(parents=True)
+    (here / "notebooks" / "00-start-here.ipynb").write_text("{}")
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(preflight, "__file__", str(tmp_path / "site-packages" / "simlib"
+                                                   / "lessons" / "preflight.py"))
+    assert preflight.notebooks_folder() == (here / "notebooks").resolve()
+    monkeypatch.chdir(here / "notebooks")
+    assert preflight.notebooks_folder() == (here / "notebooks").resolve()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    assert preflight.notebooks_folder() is None
+    assert preflight.notebooks_folder(here / "notebooks") == (here / "notebooks").resolve()
+
+    assert main(["lab", "--dry-run", "--lessons", str(empty)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--lessons" in err[0] and str(empty) in err[0]
+    assert main(["lab", "--dry-run", "--lessons", str(here / "notebooks")]) == 0
+    assert f"--notebook-dir={(here / 'notebooks').resolve()}" in capsys.readouterr().out

@@ -100,22 +100,25 @@ def _figure() -> Check:
     return Check("a figure", True, f"{len(buffer.getvalue()):,} bytes of PNG")
 
 
-def _lessons() -> Check:
-    folder = notebooks_folder()
-    found = sorted(folder.glob("[0-9][0-9]-*.ipynb")) if folder else []
-    if not found:
-        return Check("the lessons", False, "no notebooks/ folder beside simlib/",
-                     "run from a clone of the repository (git clone), not a wheel install")
+def _lessons(given: Path | None) -> Check:
+    folder = notebooks_folder(given)
+    if folder is None:
+        where = str(given) if given is not None else "beside simlib/, ./notebooks or ."
+        return Check("the lessons", False, f"no lessons (NN-name.ipynb) in {where}",
+                     "run from a clone of the repository, or from the folder your host "
+                     "gave you, or pass --lessons DIR")
+    found = _lesson_files(folder)
     return Check("the lessons", True, f"{len(found)} in {folder}")
 
 
-def checks() -> list[Check]:
-    """Every pre-flight item, in the order a participant fixes them."""
+def checks(lessons: Path | None = None) -> list[Check]:
+    """Every pre-flight item, in the order a participant fixes them. ``lessons``: the
+    folder of lessons to check (default: found as :func:`notebooks_folder` finds it)."""
     found = [_python(), *_imports()]
     if all(c.ok for c in found if c.name in ("Python", "import simpy", "import numpy",
                                              "import pandas")):
         found += [_simulation(), _figure()]
-    return found + [_lessons()]
+    return found + [_lessons(lessons)]
 
 
 def report(found: list[Check], say: Callable[[str], None] = print) -> bool:
@@ -131,10 +134,21 @@ def report(found: list[Check], say: Callable[[str], None] = print) -> bool:
     return ready
 
 
-def notebooks_folder() -> Path | None:
-    """The repository's notebooks/ folder (beside the simlib package of a clone)."""
-    folder = Path(__file__).resolve().parents[2] / "notebooks"
-    return folder if folder.is_dir() else None
+def _lesson_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("[0-9][0-9]-*.ipynb")) if folder.is_dir() else []
+
+
+def notebooks_folder(given: Path | None = None) -> Path | None:
+    """The folder of lessons: ``given`` if it holds lessons; else the clone's notebooks/
+    (beside the simlib package), else ./notebooks, else the current folder — the last two
+    for a room that installed from a wheelhouse and was handed the lessons (make student).
+    None when none of them holds a lesson."""
+    if given is not None:
+        candidates = [Path(given)]
+    else:
+        candidates = [Path(__file__).resolve().parents[2] / "notebooks",
+                      Path.cwd() / "notebooks", Path.cwd()]
+    return next((c.resolve() for c in candidates if _lesson_files(c)), None)
 
 
 def lab_command(folder: Path, root: bool) -> list[str]:

@@ -596,7 +596,7 @@ def cmd_check(args) -> int:
     """Pre-flight for a workshop: exit 0 when this machine can run the lessons."""
     from simlib.lessons.preflight import checks, report
 
-    return EXIT_OK if report(checks()) else EXIT_FINDINGS
+    return EXIT_OK if report(checks(args.lessons)) else EXIT_FINDINGS
 
 
 def cmd_lab(args) -> int:
@@ -605,10 +605,12 @@ def cmd_lab(args) -> int:
 
     from simlib.lessons.preflight import lab_command, notebooks_folder
 
-    folder = notebooks_folder()
+    folder = notebooks_folder(args.lessons)
     if folder is None:
-        raise UsageError("no notebooks/ folder beside the simlib package: run from a clone "
-                         "of the repository")
+        where = args.lessons if args.lessons is not None else "beside simlib/, ./notebooks or ."
+        raise UsageError(f"--lessons: no lessons (NN-name.ipynb) in {where}: run from a "
+                         "clone of the repository or the folder your host gave you, or pass "
+                         "--lessons DIR")
     command = lab_command(folder, root=hasattr(os, "getuid") and os.getuid() == 0)
     if args.dry_run:
         print(" ".join(command))
@@ -729,12 +731,17 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="before a workshop: can this machine run the lessons?",
         description="Check Python, the packages the lessons import, a small simulation, a "
         "figure and the lessons folder; print what to fix. Exit 0 when ready, 1 when not.")
+    check.add_argument("--lessons", type=Path, metavar="DIR",
+                       help="the folder of lessons (default: the clone's notebooks/, else "
+                       "./notebooks, else the current folder)")
     check.set_defaults(command=cmd_check)
     lab = commands.add_parser(
         "lab", help="open JupyterLab on the lessons (what make lab does, without make)",
         description="Start JupyterLab on 127.0.0.1 with its own token on the notebooks/ "
         "folder, as make lab does; for machines without make (Windows).")
     lab.add_argument("--dry-run", action="store_true", help="print the command only")
+    lab.add_argument("--lessons", type=Path, metavar="DIR",
+                     help="the folder of lessons (default as for check)")
     lab.set_defaults(command=cmd_lab)
 
     sweep = commands.add_parser(
