@@ -1,7 +1,7 @@
 """How long a lesson's panel takes to answer a slider (measured, never asserted).
 
-From lesson 11 on, a lesson does not state its panel's response time (developer material,
-see /work/shared/lesson-standard.md): this script measures it instead. For each lesson it
+A lesson does not state its panel's response time (developer material, see
+/work/shared/lesson-standard.md): this script measures it instead. For each lesson it
 executes the lesson's code cells up to and including the one that builds the panel (the
 same code a reader runs, so the measurement cannot drift from the lesson), then times, for
 the panel's default and for a few slider settings chosen to be slow:
@@ -18,10 +18,7 @@ the panel's default and for a few slider settings chosen to be slow:
 The lesson standard's target is 0.3 s for the panel's default on the lesson's scenario.
 
 Usage: python benchmarks/lesson_panels.py [--repeats N] [NOTEBOOK ...]
-(default: notebooks/11-async-invocation-and-destinations.ipynb,
-notebooks/12-fan-out-sns-and-eventbridge.ipynb,
-notebooks/13-fifo-queues-and-message-groups.ipynb and
-notebooks/14-whole-application-what-if.ipynb)
+(default: every lesson, notebooks/NN-*.ipynb)
 """
 
 from __future__ import annotations
@@ -42,10 +39,7 @@ matplotlib.use("Agg")
 import simlib
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_NOTEBOOKS = [ROOT / "notebooks" / "11-async-invocation-and-destinations.ipynb",
-                     ROOT / "notebooks" / "12-fan-out-sns-and-eventbridge.ipynb",
-                     ROOT / "notebooks" / "13-fifo-queues-and-message-groups.ipynb",
-                     ROOT / "notebooks" / "14-whole-application-what-if.ipynb"]
+DEFAULT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 # Slider settings worth timing beyond the default, per lesson: the slow corners (the most
 # events, the longest drains, the most retries) that a reader can reach.
