@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import simlib
-from simlib import kpis
+from simlib import kpis, plotting
 from simlib.core.limits import ONE_VCPU_MB
 from simlib.core.pricing import price
 from simlib.lessons import cost
@@ -181,6 +181,6 @@ def test_panel_figure_marks_your_run_on_the_sweep(scenario, tuning):
 
 def test_bills_figure_puts_the_legend_outside(scenario):
     result = simlib.simulate(scenario, seed=1)
-    fig = cost.plot_bills({"a": result, "b": result}, title="t")
+    fig = plotting.plot_bill({"a": result, "b": result}, title="t")
     (ax,) = fig.axes
     assert ax.get_legend().get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1

@@ -31,7 +31,6 @@ __all__ = [
     "duration_factor",
     "lambda_usd_per_million",
     "nat_break_even_kb",
-    "plot_bills",
     "plot_break_even",
     "plot_cost_panel",
     "plot_power_tuning_curves",
@@ -111,21 +110,6 @@ def lambda_usd_per_million(result, lines: Iterable[str] | None = None) -> float:
         rows &= c["item"].isin(list(lines))
     n = result.summary["messages_deleted"]
     return float(c.loc[rows, "cost_usd"].sum() * 1e6 / n) if n else math.nan
-
-
-def plot_bills(results, *, title: str):
-    """Several runs' bills line by line (:func:`simlib.plotting.plot_bill`), per million
-    processed messages, with the legend outside the bars, right. Returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    with plotting.style():
-        fig, ax = plt.subplots(figsize=(plotting.FIGSIZE[0] + 3, plotting.FIGSIZE[1]),
-                               layout="constrained")
-        plotting.plot_bill(results, title=title, ax=ax)
-        ax.get_legend().remove()
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
-    plt.close(fig)
-    return fig
 
 
 # -- power tuning ---------------------------------------------------------------------

@@ -725,7 +725,9 @@ def plot_bill(results: Mapping[str, object], title: str = "The bill, line by lin
     """The bill line by line, per million messages deleted: one bar per line item and run.
 
     Lines that are zero in every run are left out; the rest keep the bill's order, top
-    to bottom, so that figures of different runs read alike. Returns the Figure.
+    to bottom, so that figures of different runs read alike. The legend sits right of
+    the bars, outside the data (a figure made here is wider to leave it room). Returns
+    the Figure.
     """
     runs = _labelled_runs(results, "plot_bill")
     frame = pd.DataFrame({label: kpis.cost_per_million_by_line(run) for label, run in runs.items()})
@@ -733,7 +735,7 @@ def plot_bill(results: Mapping[str, object], title: str = "The bill, line by lin
     height = 0.8 / len(runs)
     y = np.arange(len(frame))[::-1]  # the bill's first line at the top
     with style():
-        fig, ax, owned = _new_axes(ax)
+        fig, ax, owned = _new_axes(ax, figsize=(FIGSIZE[0] + 3, FIGSIZE[1]))
         for i, label in enumerate(frame.columns):
             ax.barh(y + ((len(runs) - 1) / 2 - i) * height, frame[label].to_numpy(), height,
                     label=label)
@@ -741,7 +743,7 @@ def plot_bill(results: Mapping[str, object], title: str = "The bill, line by lin
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("cost per million processed messages (USD)")
         ax.set_title(title)
-        ax.legend(loc="best")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return _detach(fig, owned)
 
 
