@@ -44,6 +44,13 @@ DEFAULT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 # Slider settings worth timing beyond the default, per lesson: the slow corners (the most
 # events, the longest drains, the most retries) that a reader can reach.
 SETTINGS = {
+    "02-concurrency-and-throttling": [
+        {"reserved_concurrency": 2, "rate_per_s": 150, "max_retries": 8},   # the most retries
+    ],
+    "05-dead-letter-queues-and-poison-messages": [
+        {"reserved_concurrency": 1},                                         # the longest drain
+        {"poison_fraction": 0.2, "max_receive_count": 10},                   # the most re-runs
+    ],
     "11-async-invocation-and-destinations": [
         {"maximum_event_age_s": 21_600},
         {"reserved_concurrency": 8, "maximum_event_age_s": 21_600, "rate_per_s": 6,

@@ -1275,3 +1275,16 @@ def test_application_panel_branches_and_your_point(whole_run):
     with pytest.raises(KeyError, match="no column 'nope'"):
         plotting.plot_application_panel(whole_run, APP_BRANCHES, frame, x="nope", y="lost",
                                         point=(1, 0.4))
+
+
+def test_timeseries_lines_keep_the_colour_blind_safe_palette(result):
+    """A colour named "C0" would be resolved when the figure is drawn, outside the lessons'
+    style, and come out in matplotlib's default colours: the palette's colours are given."""
+    from matplotlib.colors import to_hex
+
+    from simlib.lessons.plotting import PALETTE
+
+    fig = plot_timeseries(result, ("concurrency", "queue_visible", "in_flight"))
+    lines = [line for ax in fig.axes for line in ax.get_lines()
+             if not line.get_label().startswith(("_", "arrivals"))]
+    assert [to_hex(line.get_color()) for line in lines] == [to_hex(c) for c in PALETTE[:3]]

@@ -486,7 +486,8 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
                 label = SERIES_LABELS.get(col, (col.replace("_", " "), "count"))[0]
                 # The first column is the headline: drawn on top where lines overlap.
                 panel.plot(t / scale, frame[col].to_numpy(), label=label, drawstyle="steps-post",
-                           zorder=2 + 0.1 * (len(columns) - order), color=f"C{order}")
+                           zorder=2 + 0.1 * (len(columns) - order),
+                           color=PALETTE[order % len(PALETTE)])
                 order += 1
             if show_stop:
                 panel.axvline(stop / scale, color="0.35", linestyle=":", linewidth=1.6,
