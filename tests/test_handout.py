@@ -102,3 +102,15 @@ def test_the_command_names_a_folder_without_lessons(tmp_path, capsys):
     assert handout.main(["student", str(tmp_path), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no lessons" in err[0] and str(tmp_path) in err[0]
+
+
+def test_links_to_a_heading_get_the_sites_anchor():
+    """JupyterLab anchors a heading by its text, MyST by a lowercase slug: the site copy
+    rewrites the lessons' links so that both the notebook and the site resolve them."""
+    text = ("the [glossary](00-start-here.ipynb#Glossary), [below](#Further-reading), "
+            "[a page](https://docs.aws.amazon.com/lambda/latest/dg/x.html#Section), "
+            "[lesson 03](03-sqs-batches-and-partial-failures.ipynb)")
+    assert handout._site_anchors(text) == (
+        "the [glossary](00-start-here.ipynb#glossary), [below](#further-reading), "
+        "[a page](https://docs.aws.amazon.com/lambda/latest/dg/x.html#Section), "
+        "[lesson 03](03-sqs-batches-and-partial-failures.ipynb)")

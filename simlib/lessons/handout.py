@@ -13,7 +13,9 @@ never by editing the lessons:
   rest keeps its outputs, so the handout reads as the lesson does.
 - :func:`site_copy` (``make site``) prepares the notebooks for Sphinx and MyST-NB. MyST-NB
   collapses code cells tagged ``hide-input``/``hide-output`` but ignores tags on markdown
-  cells, so a reveal's text is wrapped in an HTML ``<details>`` block here; the widget
+  cells, so a reveal's text is wrapped in an HTML ``<details>`` block here; links to a
+  heading (``00-start-here.ipynb#Glossary``, JupyterLab's anchor) get MyST's slug
+  (``#glossary``); the widget
   state JupyterLab saved in the notebook's metadata is dropped (a static page has no kernel
   to drive the widgets, and the state carries every figure again as base64), since each
   lesson stores its panel's default view as a figure after the panel.
@@ -26,6 +28,7 @@ Usage: ``python -m simlib.lessons.handout student|site SRC_DIR DEST_DIR``
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -47,6 +50,21 @@ def _is_reveal_text(cell) -> bool:
         return False
     hidden = bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
     return hidden or cell.source.lstrip().startswith("**Reveal")
+
+
+# A link to a heading: JupyterLab's anchor is the heading's text ("#Glossary", spaces as
+# hyphens), MyST's the GitHub-style slug ("#glossary"). Lessons write JupyterLab's, which
+# the site copy turns into MyST's.
+_ANCHOR_LINK = re.compile(r"\]\(((?:[^()\s#]*\.ipynb)?)#([^()\s]+)\)")
+
+
+def _site_anchors(text: str) -> str:
+    """Markdown links to a heading, rewritten from JupyterLab's anchor to MyST's slug."""
+    def slug(match: re.Match) -> str:
+        anchor = re.sub(r"[^\w\- ]", "", match.group(2).lower()).replace(" ", "-")
+        return f"]({match.group(1)}#{anchor})"
+
+    return _ANCHOR_LINK.sub(slug, text)
 
 
 def _preprocessors():
@@ -80,6 +98,8 @@ def _preprocessors():
             return super().preprocess(nb, resources)
 
         def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type == "markdown":
+                cell.source = _site_anchors(cell.source)
             if _is_reveal_text(cell):
                 first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
                 summary = "Show the answer" if first.startswith("**Reveal") else "Show"

@@ -348,6 +348,12 @@ def _run_lesson(page, lab: Lab, n_code: int, screenshot: Path) -> None:
     _wait_until(lambda: _kernel_idle(page), SERVER_START_S, "the kernel has started")
     _dismiss_dialogs(page)
 
+    # Solutions start collapsed (the lesson standard): a collapsed input shows a placeholder
+    # without the cell's prompt, so first expand every cell's code, as a reader opening them
+    # all would (View → Expand All Code); every code cell then shows its prompt.
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^View$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Expand All Code$")).click()
+
     # Run → Run All Cells, through the menu as a student would.
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
