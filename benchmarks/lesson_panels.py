@@ -44,6 +44,14 @@ DEFAULT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 # Slider settings worth timing beyond the default, per lesson: the slow corners (the most
 # events, the longest drains, the most retries) that a reader can reach.
 SETTINGS = {
+    "01-cold-starts": [
+        {"source": "sqs", "rate_per_s": 3, "burst_rate_per_s": 150, "runtime": "java21",
+         "init_s": 4.0},
+        {"source": "sqs", "rate_per_s": 0.001},
+    ],
+    "15-provisioned-concurrency-and-snapstart": [
+        {"provisioned_concurrency": 0, "burst_rate_per_s": 150},
+    ],
     "02-concurrency-and-throttling": [
         {"reserved_concurrency": 2, "rate_per_s": 150, "max_retries": 8},   # the most retries
     ],
