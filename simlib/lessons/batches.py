@@ -262,17 +262,7 @@ def _seeds_text(stats: pd.DataFrame) -> str:
 
 
 def _legend_below(fig, axes, extra=(), title: str | None = None) -> None:
-    handles, labels = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    for h, lab in extra:
-        handles.append(h)
-        labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, title=title,
-               title_fontsize=12)
+    plotting.figure_legend(fig, axes, ncols=2, extra=extra, title=title, title_fontsize=12)
 
 
 def _finish(fig):

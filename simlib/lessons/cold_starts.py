@@ -260,17 +260,6 @@ def erlang_b_spillover(scenario, provisioned: int) -> float:
 # -- figures ----------------------------------------------------------------------------------
 
 
-def _figure_legend(fig, axes, ncols: int) -> None:
-    """One legend for the figure, below the panels (outside the data), each label once."""
-    handles, labels = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
-
-
 def _close(fig):
     import matplotlib.pyplot as plt
 
@@ -422,7 +411,7 @@ def plot_cold_share(stats: pd.DataFrame, *, theory_idle_s: float | None = None,
         right.set_xlabel(left.get_xlabel())
         right.set_ylabel("latency of messages, p99 (s)")
         right.set_title("What the slowest 1 % wait", fontsize=plotting.STYLE["axes.labelsize"])
-        _figure_legend(fig, (left, right), ncols=3)
+        plotting.figure_legend(fig, (left, right), ncols=3)
         if title:
             fig.suptitle(title, fontsize=plotting.STYLE["axes.titlesize"],
                          fontweight=plotting.STYLE["axes.titleweight"])
@@ -450,7 +439,7 @@ def plot_cold_start_panel(result, stats: pd.DataFrame, *, warmup_s: float = WARM
                          point=(scenario.workload.rate_per_s, measures["cold_share"]),
                          point_source=scenario.source)
         right.set_title("Your run on the lesson's sweep", fontsize=plotting.STYLE["axes.labelsize"])
-        _figure_legend(fig, (left, right), ncols=4)
+        plotting.figure_legend(fig, (left, right), ncols=4)
         fig.suptitle(title or "Your run", fontsize=plotting.STYLE["axes.titlesize"],
                      fontweight=plotting.STYLE["axes.titleweight"])
     return _close(fig)
@@ -498,7 +487,7 @@ def plot_provisioned_tradeoff(stats: pd.DataFrame, *, snapstart: Mapping[str, fl
             ax.set_xlabel("provisioned concurrency N (environments)")
             ax.set_ylabel(ylabel)
             ax.set_ylim(bottom=0)
-        _figure_legend(fig, axes, ncols=3)
+        plotting.figure_legend(fig, axes, ncols=3)
         if title:
             fig.suptitle(title, fontsize=plotting.STYLE["axes.titlesize"],
                          fontweight=plotting.STYLE["axes.titleweight"])
@@ -542,7 +531,7 @@ def plot_provisioned_panel(result, stats: pd.DataFrame, *,
         axd["cost"].set_xlabel("provisioned concurrency N (environments)")
         axd["p99"].set_title("Your run on the lesson's sweep: p99 (s) and cost",
                              fontsize=plotting.STYLE["axes.labelsize"])
-        _figure_legend(fig, (axd["run"], axd["p99"]), ncols=3)
+        plotting.figure_legend(fig, (axd["run"], axd["p99"]), ncols=3)
         fig.suptitle(title or "Your run", fontsize=plotting.STYLE["axes.titlesize"],
                      fontweight=plotting.STYLE["axes.titleweight"])
     return _close(fig)

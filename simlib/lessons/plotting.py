@@ -36,6 +36,7 @@ __all__ = [
     "FIGSIZE",
     "bill_table",
     "compare",
+    "figure_legend",
     "format_value",
     "kpi_table",
     "label_for",
@@ -137,6 +138,25 @@ def _detach(fig, owned: bool):
 
         plt.close(fig)
     return fig
+
+
+def figure_legend(fig, axes, *, ncols: int = 3, extra=(), **legend_kwargs):
+    """One legend for a figure of several panels, below them, outside the data: each label
+    once, in the order the panels drew them, then ``extra`` (handle, label) pairs. A
+    panel's own legend is removed. Returns the Legend."""
+    handles, labels = [], []
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    for h, lab in extra:
+        handles.append(h)
+        labels.append(lab)
+    return fig.legend(handles, labels, loc="outside lower center",
+                      ncols=max(1, min(len(labels), ncols)), **legend_kwargs)
 
 
 # -- names and units --------------------------------------------------------------------
@@ -960,13 +980,7 @@ def plot_async_queue(results, function: str, *, maximum_event_age_s=None,
         _draw_async_levels(axes, levels, scale, chosen, age_lines, cap_lines)
         axes[-1].set_xlabel(xlabel)
         axes[-1].set_xlim(0, end / scale)
-        handles, labels = [], []
-        for ax in axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 2))
+        figure_legend(fig, axes, ncols=2)
         fig.suptitle(title if title is not None else f"{function}: its asynchronous event queue",
                      fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
     return _detach(fig, True)
@@ -1026,19 +1040,13 @@ def plot_sweep_panels(frame: pd.DataFrame, x: str, ys: Sequence[str], *, series:
                 ax.minorticks_off()
             if titles:
                 ax.set_title(titles[j], fontsize=STYLE["axes.labelsize"])
-        handles, labels = [], []
-        for ax in axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
+        extra = []
         if theory:  # one entry for every curve's theory, after the curves
             from matplotlib.lines import Line2D
 
-            handles.append(Line2D([], [], color="0.2", linestyle="--", linewidth=1.6))
-            labels.append(theory_label)
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5),
-                   title=series_label)
+            extra.append((Line2D([], [], color="0.2", linestyle="--", linewidth=1.6),
+                          theory_label))
+        figure_legend(fig, axes, ncols=5, extra=extra, title=series_label)
         if suptitle:
             fig.suptitle(suptitle, fontsize=STYLE["axes.titlesize"],
                          fontweight=STYLE["axes.titleweight"])
@@ -1325,16 +1333,6 @@ def _group_lines(name: str, groups, short: bool = False) -> dict[str, float]:
     return {label: float(groups)}
 
 
-def _figure_legend(fig, axes, ncols: int = 3) -> None:
-    handles, labels = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), ncols))
-
-
 def plot_fifo_queue(results, queue: str, *, groups=None, title: str | None = None,
                     panels: Sequence[str] | None = None):
     """A queue and its consumer over time, one panel per unit, one line per labelled run
@@ -1364,7 +1362,7 @@ def plot_fifo_queue(results, queue: str, *, groups=None, title: str | None = Non
         _draw_fifo_levels(axes, levels, scale, chosen, _group_lines("plot_fifo_queue", groups))
         axes[-1].set_xlabel(xlabel)
         axes[-1].set_xlim(0, end / scale)
-        _figure_legend(fig, axes)
+        figure_legend(fig, axes)
         fig.suptitle(title if title is not None else f"{queue}: its messages and consumer",
                      fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
     return _detach(fig, True)
@@ -1457,7 +1455,7 @@ def plot_group_latency(results, queue: str, *,
             ax.set_title(label, loc="left", fontsize=STYLE["axes.labelsize"])
         axes[-1].set_xlabel(xlabel)
         axes[-1].set_xlim(0, end / scale)
-        _figure_legend(fig, axes, ncols=2)
+        figure_legend(fig, axes, ncols=2)
         fig.suptitle(title if title is not None else f"{queue}: time in the queue, by message",
                      fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
     return _detach(fig, True)
@@ -1873,13 +1871,7 @@ def plot_burst_paths(paths: Mapping[str, tuple], *, maximum_event_age_s: float |
             ax.set_title(what, loc="left", fontsize=STYLE["axes.labelsize"])
         axes[-1].set_xlabel(xlabel)
         axes[-1].set_xlim(0, end / scale)
-        handles, labels = [], []
-        for ax in axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+        figure_legend(fig, axes, ncols=3)
         fig.suptitle(title if title is not None else "The same burst, path by path",
                      fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
     return _detach(fig, True)
@@ -2182,16 +2174,6 @@ def _draw_levels(axes, levels: Mapping[str, pd.DataFrame], panels, scale: float,
         ax.set_title(what, loc="left", fontsize=STYLE["axes.labelsize"] - 1)
 
 
-def _figure_legend_below(fig, axes, ncols: int) -> None:
-    handles, labels = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), ncols))
-
-
 def plot_application_levels(result, branches: Mapping[str, str], *,
                             panels: Sequence[str] | None = None,
                             burst: tuple[float, float] | None = None,
@@ -2220,7 +2202,7 @@ def plot_application_levels(result, branches: Mapping[str, str], *,
         _draw_levels(axes, levels, chosen, scale, burst)
         axes[-1].set_xlabel(xlabel)
         axes[-1].set_xlim(0, end / scale)
-        _figure_legend_below(fig, axes, 4)
+        figure_legend(fig, axes, ncols=4)
         fig.suptitle(title if title is not None else "The application's branches over time",
                      fontsize=STYLE["axes.titlesize"], fontweight=STYLE["axes.titleweight"])
     return _detach(fig, True)
@@ -2335,7 +2317,7 @@ def plot_whatif_sweep(frame: pd.DataFrame, x: str, ys: Sequence[str], *,
             ax.set_ylabel(ylabels[j] if ylabels else label_for(col))
             if titles:
                 ax.set_title(titles[j], fontsize=STYLE["axes.labelsize"])
-        _figure_legend_below(fig, axes, 5)
+        figure_legend(fig, axes, ncols=5)
         if suptitle:
             fig.suptitle(suptitle, fontsize=STYLE["axes.titlesize"],
                          fontweight=STYLE["axes.titleweight"])
@@ -2376,7 +2358,7 @@ def plot_application_panel(result, branches: Mapping[str, str], sweep: pd.DataFr
         axd["waiting"].tick_params(labelbottom=False)
         axd["given_up"].set_xlabel(time_label)
         axd["given_up"].set_xlim(0, end / scale)
-        _figure_legend_below(fig, left, 4)
+        figure_legend(fig, left, ncols=4)
         ax = axd["sweep"]
         part = sweep.sort_values(x)
         ax.plot(part[x], part[y], marker="o", color=PALETTE[0], label="the lesson's sweep")

@@ -29,6 +29,7 @@ from simlib.lessons.plotting import (
     STYLE,
     THEORY_STYLE,
     WIDE_FIGSIZE,
+    figure_legend,
     format_value,
     kpi_table,
     label_for,
@@ -211,16 +212,7 @@ def plot_start_panel(result, stats: pd.DataFrame, w_s: float, *, title: str | No
         plot_concurrency_sweep(stats, w_s, point=point, your_w_s=seconds_per_message(scenario),
                                ax=ax, title="Your point on the lesson's sweep")
         ax.title.set_fontsize(STYLE["axes.labelsize"])
-        handles, labels = [], []
-        for a in (env, msg, ax):  # one legend for the figure, below the panels
-            if a.get_legend() is not None:
-                a.get_legend().remove()
-            for h, lab in zip(*a.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        fig.legend(handles, labels, loc="outside lower center", ncols=3,
-                   fontsize=STYLE["legend.fontsize"] - 1)
+        figure_legend(fig, (env, msg, ax), ncols=3, fontsize=STYLE["legend.fontsize"] - 1)
         fig.suptitle(title if title is not None else
                      f"{rate:g} messages/s: {point[1]:.1f} busy environments on average "
                      f"(Little's law: {littles_law(scenario):.1f})",
