@@ -44,6 +44,14 @@ DEFAULT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 # Slider settings worth timing beyond the default, per lesson: the slow corners (the most
 # events, the longest drains, the most retries) that a reader can reach.
 SETTINGS = {
+    "04-visibility-timeout-and-duplicates": [
+        {"reserved_concurrency": 2, "visibility_ratio": 8.0, "rate_per_s": 60},
+        {"reserved_concurrency": 2, "max_concurrency": 2, "visibility_ratio": 1.0, "rate_per_s": 60},
+    ],
+    "09-workshop-capstone": [
+        {"batch_size": 1, "batching_window_s": 0},
+        {"visibility_timeout_s": 180},
+    ],
     "01-cold-starts": [
         {"source": "sqs", "rate_per_s": 3, "burst_rate_per_s": 150, "runtime": "java21",
          "init_s": 4.0},

@@ -114,3 +114,43 @@ def test_links_to_a_heading_get_the_sites_anchor():
         "the [glossary](00-start-here.ipynb#glossary), [below](#further-reading), "
         "[a page](https://docs.aws.amazon.com/lambda/latest/dg/x.html#Section), "
         "[lesson 03](03-sqs-batches-and-partial-failures.ipynb)")
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds at its top level, names it reads), from its Python source."""
+    import ast
+
+    tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                               for line in source.splitlines()))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound, read
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_the_handout_runs_without_the_solutions(path):
+    """A learner's copy has its solutions emptied: no later cell may need a name that only
+    a solution defines, or Run All would fail in the handout."""
+    cells = nbformat.read(path, as_version=4).cells
+    only_in_solutions: dict[str, int] = {}
+    defined: set[str] = set()  # by cells the handout keeps
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        bound, read = _names(cell.source)
+        if "solution" in cell.metadata.get("tags", []):
+            for name in bound - defined:
+                only_in_solutions.setdefault(name, i)
+            continue
+        defined |= bound
+        needed = {n for n in read - bound if n in only_in_solutions}
+        assert not needed, (f"cell {i} reads {sorted(needed)}, defined only in the solution "
+                            f"cell {only_in_solutions[min(needed)]}")
+        for name in bound:
+            only_in_solutions.pop(name, None)

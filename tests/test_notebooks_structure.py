@@ -104,32 +104,15 @@ def test_has_an_interactive_panel_whose_output_is_not_compared(nb):
 
 
 # -- the lesson standard (/work/shared/lesson-standard.md): what a test can check ----------
-# Lessons still being revised to the standard (issue 13): their checks may fail (xfail,
-# not strict: a lesson passes some checks before it passes all). The issue closes with
-# this set empty.
-NOT_YET_REVISED: set[str] = { "04-visibility-timeout-and-duplicates", "09-workshop-capstone",
-}
-
 MAX_CELLS = 25
 # "About 1,500 words" of prose: the bound allows the "about" (a fifth over), counted over
 # markdown cells (code comments are not prose a reader must read through).
 MAX_WORDS = 1_800
 
 
-def _lesson_number(path: Path) -> int:
-    """The number a lesson's file name starts with (test_names_are_numbered_lessons
-    checks that there is one)."""
-    match = re.match(r"\d+", path.name)
-    return int(match.group()) if match else -1
-
-
 def _standard(fn):
-    """Parametrize a lesson-standard check over the lessons, allowing failure for the
-    lessons not yet revised."""
-    params = [pytest.param(p, id=p.name, marks=pytest.mark.xfail(
-        strict=False, reason="issue 13: not yet revised to the lesson standard"))
-        if p.stem in NOT_YET_REVISED else pytest.param(p, id=p.name) for p in NOTEBOOKS]
-    return pytest.mark.parametrize("path", params)(fn)
+    """Parametrize a lesson-standard check over the lessons."""
+    return pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])(fn)
 
 
 def _collapsed(cell) -> bool:

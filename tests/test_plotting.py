@@ -9,10 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from simlib.plotting import compare, format_value, kpi_table, plot_sweep, plot_timeseries
 
 import simlib
 from simlib import kpis, plotting
-from simlib.plotting import compare, format_value, kpi_table, plot_sweep, plot_timeseries
 
 SMALL = {"workload": {"rate_per_s": 20, "duration_s": 30}}
 
@@ -36,7 +36,6 @@ def test_timeseries_figure_has_title_labels_with_units_and_legend(result):
     # sharing the time axis, so the smaller series is not a flat line under the larger.
     fig = plot_timeseries(result)
     top, bottom = fig.axes
-    ax = top
     assert fig.get_suptitle() == "SQS queue → Lambda: poisson arrivals, 20 messages/s for 30 s (seed 1)"
     assert bottom.get_xlabel() == "time since start (s)"
     assert top.get_ylabel() == "environments" and bottom.get_ylabel() == "messages"

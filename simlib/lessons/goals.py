@@ -135,7 +135,7 @@ def capstone_goals(p99_s: float = 10.0, max_dlq: int = 0, max_duplicate_side_eff
     - p99 latency (sent -> deleted) at most ``p99_s`` seconds;
     - at most ``max_dlq`` orders in the dead-letter queue (none by default);
     - at most ``max_duplicate_side_effects`` customers charged twice (none by default);
-    - cost per million deleted messages at most ``budget_per_million_usd``.
+    - cost per million processed (deleted) messages at most ``budget_per_million_usd``.
 
     A limit of zero reads as "= 0" in the table.
     """
@@ -143,9 +143,9 @@ def capstone_goals(p99_s: float = 10.0, max_dlq: int = 0, max_duplicate_side_eff
         return "==" if limit == 0 else "<="
 
     return (
-        Goal("p99 latency", "latency_p99_s", "<=", p99_s),
+        Goal("latency of processed messages (p99)", "latency_p99_s", "<=", p99_s),
         Goal("messages in the DLQ", "messages_dlq", at_most(max_dlq), max_dlq),
         Goal("duplicate side effects", "duplicate_side_effects",
              at_most(max_duplicate_side_effects), max_duplicate_side_effects),
-        Goal("cost per million deleted", "cost_per_million_usd", "<=", budget_per_million_usd),
+        Goal("cost per million processed messages", "cost_per_million_usd", "<=", budget_per_million_usd),
     )

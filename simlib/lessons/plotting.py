@@ -27,6 +27,7 @@ from contextlib import contextmanager
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from simlib.core.limits import ONE_VCPU_MB
 from simlib.lessons import kpis
@@ -515,6 +516,7 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
             here = levels if i == 0 else {}
             _draw_references(panel, here, {})
             panel.set_ylabel(unit)
+            panel.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 17.5 environments
             shown = frame.loc[visible, cols].to_numpy(dtype=float)
             top = max(float(np.nanmax(shown, initial=0)), *here.values(), 1.0)
             panel.set_ylim(-0.02 * top, 1.06 * top)  # a line at zero stays visible above the axis

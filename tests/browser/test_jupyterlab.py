@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from simlib.explore import STALE_CLASS
 
 sync_api = pytest.importorskip(
