@@ -119,7 +119,9 @@ def load_panel(path: Path):
     last = next((i for i, src in enumerate(sources) if "interactive(" in src), None)
     if last is None:
         raise SystemExit(f"{path.name}: no cell builds a panel with simlib.explore.interactive")
-    namespace: dict = {"__name__": "__lesson__"}
+    # IPython's display() is a builtin in a kernel, not in a plain interpreter: here the
+    # cells' output is discarded anyway.
+    namespace: dict = {"__name__": "__lesson__", "display": lambda *args, **kwargs: None}
     start = time.perf_counter()
     cwd = os.getcwd()
     os.chdir(path.parent)  # as the notebook runs: from its own folder
