@@ -103,7 +103,7 @@ site: $(STAMP)
 student: $(STAMP)
 	rm -rf build/student
 	$(BIN)/python -m simlib.lessons.handout student notebooks build/student
-	@echo "hand out build/student/ (keep notebooks/ as the answer key)"
+	@echo "hand out build/student/ (its notebooks/ and the data they read; keep notebooks/ as the answer key)"
 
 # Every wheel the lessons need, for a room without network: copy build/wheelhouse/ to each
 # machine and install with

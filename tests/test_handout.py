@@ -29,7 +29,7 @@ def student(tmp_path_factory):
     before = _digest(LESSONS)
     written = handout.student_copy(NOTEBOOKS, dest)
     assert _digest(LESSONS) == before, "the answer key (notebooks/) was changed"
-    return {p.name: nbformat.read(p, as_version=4) for p in written}
+    return {p.name: nbformat.read(p, as_version=4) for p in written if p.suffix == ".ipynb"}
 
 
 def test_the_handout_has_every_lesson_valid_and_the_same_cells(student):
@@ -154,3 +154,16 @@ def test_the_handout_runs_without_the_solutions(path):
                             f"cell {only_in_solutions[min(needed)]}")
         for name in bound:
             only_in_solutions.pop(name, None)
+
+
+def test_the_handout_carries_the_files_the_lessons_read(tmp_path):
+    """Lessons 10 and 14 read templates by a path relative to notebooks/ (../data/...): the
+    handout keeps that layout, so its lessons find them as the repository's do."""
+    written = handout.student_copy(NOTEBOOKS, tmp_path)
+    needed = {(lesson.name, rel) for lesson in LESSONS for rel in handout.files_read(lesson)}
+    assert {rel for _, rel in needed} >= {"../data/templates/orders-sam.yaml",
+                                          "../data/templates/orders-app-sam.yaml"}
+    for name, rel in needed:
+        copy = (tmp_path / "notebooks" / rel).resolve()
+        assert copy.is_file() and copy in {p.resolve() for p in written}, (name, rel)
+        assert copy.read_bytes() == (NOTEBOOKS / rel).resolve().read_bytes()

@@ -4,7 +4,8 @@ The lessons in ``notebooks/`` are the facilitator's copy: executed, with reveals
 solutions collapsed but present (the answer key). Two derived copies are made from them,
 never by editing the lessons:
 
-- :func:`student_copy` (``make student``) writes the handout a host gives learners: each
+- :func:`student_copy` (``make student``) writes the handout a host gives learners (the
+  lessons in ``notebooks/``, with the data files they read beside it): each
   solution cell (tag ``solution``) becomes an empty cell to write in, each reveal's text
   (a markdown cell collapsed with ``source_hidden``, tag ``hide-input``, or starting
   with "**Reveal") is replaced by a
@@ -132,11 +133,39 @@ def _convert(src: Path, dest: Path, preprocessor_class) -> list[Path]:
     return written
 
 
+# A file a lesson reads, or asks the reader to open, beside the repository's notebooks/
+# folder ("../data/templates/x.yaml"): a path with a file extension.
+_RELATIVE_FILE = re.compile(r"(?<![\w./])(\.\./[\w/-]+(?:\.[\w-]+)*\.\w+)")
+
+
+def files_read(lesson: Path) -> list[str]:
+    """The relative paths (``../data/...``) a lesson's cells name, in order."""
+    import nbformat
+
+    nb = nbformat.read(lesson, as_version=4)
+    found = [m.group(1) for c in nb.cells for m in _RELATIVE_FILE.finditer(c.source)]
+    return list(dict.fromkeys(found))
+
+
 def student_copy(src: Path | str, dest: Path | str) -> list[Path]:
-    """Write the learner's handout of every lesson in ``src`` into ``dest``; returns the
+    """Write the learner's handout of every lesson in ``src`` into ``dest/notebooks``, with
+    the files the lessons read by a path relative to their folder (``../data/...``) copied
+    to the same place under ``dest``, so the handout runs as the lessons do; returns the
     files written. ``src`` is not changed."""
+    src, dest = Path(src), Path(dest)
     student, _ = _preprocessors()
-    return _convert(Path(src), Path(dest), student)
+    written = _convert(src, dest / "notebooks", student)
+    for lesson in _lessons(src):
+        for relative in files_read(lesson):
+            source = (src / relative).resolve()
+            if not source.is_file():
+                raise FileNotFoundError(f"{lesson.name} reads {relative}, which is not there")
+            target = dest / "notebooks" / relative
+            target = target.parent.resolve() / target.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            written.append(target)
+    return written
 
 
 def site_copy(src: Path | str, dest: Path | str, extra: tuple[Path | str, ...] = ()) -> list[Path]:
