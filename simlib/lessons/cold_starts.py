@@ -267,15 +267,6 @@ def _close(fig):
     return fig
 
 
-def _time_axis(end_s: float) -> tuple[float, str]:
-    """Divisor and label so a long run reads in minutes or hours."""
-    if end_s > 2 * 3600:
-        return 3600.0, "sent at (h)"
-    if end_s > 30 * 60:
-        return 60.0, "sent at (min)"
-    return 1.0, "sent at (s)"
-
-
 def _draw_latency(ax, result, *, since_s: float, until_s: float | None, marker_s: float = 14):
     """Latency of each processed message against its send time, cold ones highlighted,
     with the p99 of the drawn messages. Returns that p99."""
@@ -287,7 +278,7 @@ def _draw_latency(ax, result, *, since_s: float, until_s: float | None, marker_s
     sent = m["sent_s"].to_numpy()[keep]
     latency = (m["finished_s"] - m["sent_s"]).to_numpy()[keep]
     cold = waited[keep]
-    scale, xlabel = _time_axis(float(sent.max()) if len(sent) else 0.0)
+    scale, xlabel = plotting.time_axis(sent, "sent at")
     ax.scatter(sent[~cold] / scale, latency[~cold], s=marker_s * 0.5, color=WARM_COLOUR,
                alpha=0.5, linewidths=0, label="warm: an idle environment was reused",
                rasterized=True)

@@ -25,8 +25,8 @@ from simlib.lessons.plotting import (
     STYLE,
     WIDE_FIGSIZE,
     _detach,
-    _time_axis,
     style,
+    time_axis,
 )
 
 __all__ = ["CAP_KINDS", "cap_sweep", "cap_x", "plot_cap_tradeoff", "plot_database_panel"]
@@ -151,7 +151,7 @@ def plot_database_panel(result, stats: pd.DataFrame, *, cap, max_connections: in
 
     frame = result.timeseries
     t = frame["t_s"].to_numpy(dtype=float)
-    scale, time_label = _time_axis(t)
+    scale, time_label = time_axis(t)
     caps = sorted(int(c) for c in stats["cap"].unique())
     s = result.summary
     with style():

@@ -32,6 +32,7 @@ from simlib.lessons.plotting import (
     WIDE_FIGSIZE,
     _detach,
     _new_axes,
+    duration_text,
     style,
 )
 
@@ -78,15 +79,6 @@ def expiry_sweep(scenario: Scenario, expiries_s: Sequence[float],
     return pd.DataFrame(rows)
 
 
-def _duration(seconds: float) -> str:
-    x = float(seconds)
-    if x >= 3600 and x % 3600 == 0:
-        return f"{x / 3600:g} h"
-    if x >= 60 and x % 60 == 0:
-        return f"{x / 60:g} min"
-    return f"{x:g} s"
-
-
 def plot_expiry_sweep(stats: pd.DataFrame, *, visibility_timeout_s: float, max_receive_count: int,
                       no_store: float | None = None, point: tuple[float, float] | None = None,
                       point_label: str = "your point", title: str | None = None, ax=None):
@@ -113,10 +105,10 @@ def plot_expiry_sweep(stats: pd.DataFrame, *, visibility_timeout_s: float, max_r
                 ax.fill_between(x, np.maximum(mean - half, 0), mean + half, color=PALETTE[i],
                                 alpha=0.18, linewidth=0)
         window = max_receive_count * visibility_timeout_s
-        ax.axvline(visibility_timeout_s, label=f"visibility timeout ({_duration(visibility_timeout_s)})",
+        ax.axvline(visibility_timeout_s, label=f"visibility timeout ({duration_text(visibility_timeout_s)})",
                    zorder=1.8, **REFERENCE_STYLES[0])
         ax.axvline(window, zorder=1.8, **REFERENCE_STYLES[1],
-                   label=f"maxReceiveCount × visibility timeout ({_duration(window)})")
+                   label=f"maxReceiveCount × visibility timeout ({duration_text(window)})")
         if no_store is not None:
             ax.axhline(no_store, label="duplicate side effects without a store", zorder=1.8,
                        **REFERENCE_STYLES[2])
@@ -126,7 +118,7 @@ def plot_expiry_sweep(stats: pd.DataFrame, *, visibility_timeout_s: float, max_r
         ax.set_xscale("log")
         ticks = [t for t in (10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
                  if x.min() <= t <= x.max()]
-        ax.set_xticks(ticks, [_duration(t) for t in ticks])
+        ax.set_xticks(ticks, [duration_text(t) for t in ticks])
         ax.minorticks_off()
         ax.set_ylim(bottom=0)
         ax.set_xlabel("idempotency record expiry (log scale)")

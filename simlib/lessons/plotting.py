@@ -37,6 +37,7 @@ __all__ = [
     "FIGSIZE",
     "bill_table",
     "compare",
+    "duration_text",
     "figure_legend",
     "format_value",
     "kpi_table",
@@ -49,6 +50,7 @@ __all__ = [
     "plot_sweep",
     "plot_timeseries",
     "style",
+    "time_axis",
 ]
 
 # -- style ------------------------------------------------------------------------------
@@ -422,14 +424,16 @@ def bill_table(result) -> pd.DataFrame:
 # -- figures ----------------------------------------------------------------------------
 
 
-def _time_axis(t_s: np.ndarray) -> tuple[float, str]:
-    """Divisor and label so a long run reads in minutes or hours, not 86,400 s."""
-    end = float(np.nanmax(t_s)) if len(t_s) else 0.0
+def time_axis(t_s, what: str = "time since start") -> tuple[float, str]:
+    """Divisor and label so a long run reads in minutes or hours, not 86,400 s: ``t_s`` is
+    the times (or the last time) in seconds, ``what`` the axis's name."""
+    t = np.atleast_1d(np.asarray(t_s, dtype=float))
+    end = float(np.nanmax(t)) if len(t) else 0.0
     if end > 2 * 3600:
-        return 3600.0, "time since start (h)"
+        return 3600.0, f"{what} (h)"
     if end > 30 * 60:
-        return 60.0, "time since start (min)"
-    return 1.0, "time since start (s)"
+        return 60.0, f"{what} (min)"
+    return 1.0, f"{what} (s)"
 
 
 def _default_title(result) -> str:
@@ -478,7 +482,7 @@ def plot_timeseries(result, columns: Sequence[str] = ("concurrency", "queue_visi
                          "get one panel per unit")
     levels = _references("plot_timeseries hlines", hlines)
     t = frame["t_s"].to_numpy(dtype=float)
-    scale, xlabel = _time_axis(t)
+    scale, xlabel = time_axis(t)
     visible = np.ones(len(t), dtype=bool)
     if xlim is not None:
         lo, hi = xlim
@@ -694,7 +698,7 @@ def plot_repeat_executions(results: Mapping[str, object], bin_s: float = 10.0, *
         {label: kpis.repeat_executions_over_time(run, bin_s) for label, run in runs.items()}
     ).sort_index().fillna(0)
     t = frame.index.to_numpy(dtype=float)
-    scale, xlabel = _time_axis(t)
+    scale, xlabel = time_axis(t)
     with style():
         fig, ax, owned = _new_axes(ax)
         for label in frame.columns:
@@ -974,7 +978,7 @@ def plot_async_queue(results, function: str, *, maximum_event_age_s=None,
         f"reserved concurrency ({reserved_concurrency:g})": float(reserved_concurrency)}
     levels = {label: _async_levels(run, function) for label, run in runs.items()}
     end = max(float(f["t_s"].max()) for f in levels.values())
-    scale, xlabel = _time_axis(np.array([end]))
+    scale, xlabel = time_axis(np.array([end]))
     with style():
         fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
                                  figsize=(FIGSIZE[0] + 2.5, 2.3 * len(chosen) + 1.0))
@@ -1055,7 +1059,7 @@ def plot_sweep_panels(frame: pd.DataFrame, x: str, ys: Sequence[str], *, series:
     return _detach(fig, True)
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``120`` -> ``2 min``, ``21600`` -> ``6 h``, ``90`` -> ``90 s``."""
     x = float(seconds)
     if x >= 3600 and x % 3600 == 0:
@@ -1086,7 +1090,7 @@ def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: s
         raise KeyError(f"plot_async_panel: no column {', '.join(map(repr, missing))} in sweep")
     levels = {"this run": _async_levels(result, function)}
     end = float(levels["this run"]["t_s"].max())
-    scale, time_label = _time_axis(np.array([end]))
+    scale, time_label = time_axis(np.array([end]))
     chosen = _ASYNC_PANELS[:2]
     age_lines = {} if maximum_event_age_s is None else {
         f"maximum age {maximum_event_age_s:g} s": float(maximum_event_age_s)}
@@ -1101,7 +1105,7 @@ def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: s
             where = "dashed" if float(maximum_event_age_s) <= 2.0 * max(oldest, 1.0) else \
                 "off the scale"
             axd["age"].set_title(
-                f"Oldest event's age (maximum {_duration_text(maximum_event_age_s)}: {where})",
+                f"Oldest event's age (maximum {duration_text(maximum_event_age_s)}: {where})",
                 loc="left", fontsize=STYLE["axes.labelsize"] - 1)
         axd["age"].sharex(axd["backlog"])
         axd["backlog"].tick_params(labelbottom=False)
@@ -1356,7 +1360,7 @@ def plot_fifo_queue(results, queue: str, *, groups=None, title: str | None = Non
         raise ValueError(f"panels: choose from {', '.join(p[0] for p in _FIFO_PANELS)}")
     levels = {label: _fifo_levels(run, queue) for label, run in runs.items()}
     end = max(float(f["t_s"].max()) for f in levels.values())
-    scale, xlabel = _time_axis(np.array([end]))
+    scale, xlabel = time_axis(np.array([end]))
     with style():
         fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
                                  figsize=(FIGSIZE[0] + 2.5, 2.3 * len(chosen) + 1.0))
@@ -1410,7 +1414,7 @@ def plot_group_latency(results, queue: str, *,
             raise KeyError(f"the messages of {queue!r} have no message group")
         frames[label] = (q[q["drop_reason"] != "deduplicated"], float(run.end_s))
     end = max(float(q["sent_s"].max()) for q, _ in frames.values())
-    scale, xlabel = _time_axis(np.array([end]))
+    scale, xlabel = time_axis(np.array([end]))
     xlabel = xlabel.replace("time since start", "sent at, time since start")
     with style():
         fig, axes = plt.subplots(len(frames), 1, sharex=True, layout="constrained",
@@ -1506,7 +1510,7 @@ def plot_fifo_panel(result, queue: str, sweep: pd.DataFrame, *, x: str, y: str, 
         raise KeyError(f"plot_fifo_panel: no column {', '.join(map(repr, missing))} in sweep")
     levels = {"this run": _fifo_levels(result, queue)}
     end = float(levels["this run"]["t_s"].max())
-    scale, time_label = _time_axis(np.array([end]))
+    scale, time_label = time_axis(np.array([end]))
     with style():
         fig, axd = plt.subplot_mosaic([["waiting", "sweep"], ["busy", "sweep"], ["dlq", "sweep"]],
                                       figsize=(WIDE_FIGSIZE[0], WIDE_FIGSIZE[1] + 1.4),
@@ -1841,7 +1845,7 @@ def plot_burst_paths(paths: Mapping[str, tuple], *, maximum_event_age_s: float |
         raise TypeError("plot_burst_paths expects a dict label -> (result, resource)")
     levels = {label: burst_levels(run, resource) for label, (run, resource) in paths.items()}
     end = max(float(f["t_s"].max()) for f in levels.values())
-    scale, xlabel = _time_axis(np.array([end]))
+    scale, xlabel = time_axis(np.array([end]))
     with style():
         fig, axes = plt.subplots(len(_BURST_PANELS), 1, sharex=True, layout="constrained",
                                  figsize=(FIGSIZE[0] + 2.5, 2.3 * len(_BURST_PANELS) + 1.2))
@@ -2196,7 +2200,7 @@ def plot_application_levels(result, branches: Mapping[str, str], *,
         raise ValueError(f"panels: choose from {', '.join(p[0] for p in APPLICATION_PANELS)}")
     levels = {label: application_levels(result, res) for label, res in branches.items()}
     end = max(float(f["t_s"].max()) for f in levels.values())
-    scale, xlabel = _time_axis(np.array([end]))
+    scale, xlabel = time_axis(np.array([end]))
     with style():
         fig, axes = plt.subplots(len(chosen), 1, sharex=True, layout="constrained",
                                  figsize=(FIGSIZE[0] + 2.5, 2.2 * len(chosen) + 1.2))
@@ -2347,7 +2351,7 @@ def plot_application_panel(result, branches: Mapping[str, str], sweep: pd.DataFr
     branches = _branches(branches)
     levels = {label: application_levels(result, res) for label, res in branches.items()}
     end = max(float(f["t_s"].max()) for f in levels.values())
-    scale, time_label = _time_axis(np.array([end]))
+    scale, time_label = time_axis(np.array([end]))
     chosen = [p for p in APPLICATION_PANELS if p[0] in ("waiting", "given_up")]
     chosen = [(col, what.split(" (")[0], unit) for col, what, unit in chosen]
     with style():

@@ -28,6 +28,7 @@ from simlib.lessons.plotting import (
     WIDE_FIGSIZE,
     label_for,
     style,
+    time_axis,
 )
 
 __all__ = ["LOST_COLUMNS", "lost_messages", "plot_throttle_panel", "ratio_sweep"]
@@ -97,14 +98,6 @@ def _throttles_binned(ts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return summed.index.to_numpy(dtype=float) * width, summed.to_numpy(dtype=float)
 
 
-def _time_axis(end_s: float) -> tuple[float, str]:
-    if end_s > 2 * 3600:
-        return 3600.0, "time since start (h)"
-    if end_s > 30 * 60:
-        return 60.0, "time since start (min)"
-    return 1.0, "time since start (s)"
-
-
 def plot_throttle_panel(result, points: pd.DataFrame, *, point: tuple[float, float],
                         point_series=None, x: str = "ratio", y: str = "dlq_valid_share_mean",
                         series: str = "reserved_concurrency", rule_ratio: float | None = 6.0,
@@ -131,7 +124,7 @@ def plot_throttle_panel(result, points: pd.DataFrame, *, point: tuple[float, flo
                        "in points")
     ts = result.timeseries
     t = ts["t_s"].to_numpy(dtype=float)
-    scale, time_label = _time_axis(float(t.max()) if len(t) else 0.0)
+    scale, time_label = time_axis(t)
     with style():
         fig, axd = plt.subplot_mosaic([["messages", "sweep"], ["environments", "sweep"],
                                        ["invoke attempts", "sweep"]],
