@@ -421,8 +421,7 @@ def plot_panel(result, stats: pd.DataFrame, *, batch_size: int, failure_rate: fl
                 ax.plot(part[x], part[f"{kpi}_mean"], marker="o", linestyle="none",
                         color=colour, alpha=0.45)
             if math.isfinite(y):
-                ax.plot([failure_rate], [y], marker="*", markersize=20, color="black",
-                        linestyle="none", zorder=5)
+                plotting.mark_point(ax, failure_rate, y, label=None)
             else:
                 ax.text(0.03, 0.9, "your point: no message processed", transform=ax.transAxes,
                         fontsize=12)

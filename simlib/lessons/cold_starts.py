@@ -260,13 +260,6 @@ def erlang_b_spillover(scenario, provisioned: int) -> float:
 # -- figures ----------------------------------------------------------------------------------
 
 
-def _close(fig):
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return fig
-
-
 def _draw_latency(ax, result, *, since_s: float, until_s: float | None, marker_s: float = 14):
     """Latency of each processed message against its send time, cold ones highlighted,
     with the p99 of the drawn messages. Returns that p99."""
@@ -319,7 +312,7 @@ def plot_latency_split(results: Mapping[str, object], *, since_s: float = 0.0,
         if title:
             fig.suptitle(title, fontsize=plotting.STYLE["axes.titlesize"],
                          fontweight=plotting.STYLE["axes.titleweight"])
-    return _close(fig)
+    return plotting._detach(fig, True)
 
 
 def _ci_band(ax, x, mean, half, colour):
@@ -355,8 +348,7 @@ def _draw_cold_share(ax, stats: pd.DataFrame, *, theory_idle_s: float | None,
     ax.axhline(0.01, label="1 %: above it, the p99 is a cold start",
                **plotting.REFERENCE_STYLES[1])
     if point is not None:
-        ax.plot([point[0]], [max(point[1], SHARE_FLOOR)], marker="*", markersize=20,
-                color="black", linestyle="none", label="your run", zorder=5)
+        plotting.mark_point(ax, point[0], max(point[1], SHARE_FLOOR), label="your run")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.minorticks_off()  # decades only: readable, and far quicker for a panel to lay out
@@ -406,7 +398,7 @@ def plot_cold_share(stats: pd.DataFrame, *, theory_idle_s: float | None = None,
         if title:
             fig.suptitle(title, fontsize=plotting.STYLE["axes.titlesize"],
                          fontweight=plotting.STYLE["axes.titleweight"])
-    return _close(fig)
+    return plotting._detach(fig, True)
 
 
 def plot_cold_start_panel(result, stats: pd.DataFrame, *, warmup_s: float = WARMUP_S,
@@ -433,7 +425,7 @@ def plot_cold_start_panel(result, stats: pd.DataFrame, *, warmup_s: float = WARM
         plotting.figure_legend(fig, (left, right), ncols=4)
         fig.suptitle(title or "Your run", fontsize=plotting.STYLE["axes.titlesize"],
                      fontweight=plotting.STYLE["axes.titleweight"])
-    return _close(fig)
+    return plotting._detach(fig, True)
 
 
 # The three KPIs of lesson 15's trade-off, with their axis labels.
@@ -482,7 +474,7 @@ def plot_provisioned_tradeoff(stats: pd.DataFrame, *, snapstart: Mapping[str, fl
         if title:
             fig.suptitle(title, fontsize=plotting.STYLE["axes.titlesize"],
                          fontweight=plotting.STYLE["axes.titleweight"])
-    return _close(fig)
+    return plotting._detach(fig, True)
 
 
 def plot_provisioned_panel(result, stats: pd.DataFrame, *,
@@ -513,8 +505,7 @@ def plot_provisioned_panel(result, stats: pd.DataFrame, *,
             if snapstart and column in snapstart:
                 ax.axhline(snapstart[column], label="SnapStart, none provisioned",
                            **plotting.REFERENCE_STYLES[0])
-            ax.plot([point_x], [s[column]], marker="*", markersize=18, color="black",
-                    linestyle="none", label="your run", zorder=5)
+            plotting.mark_point(ax, point_x, s[column], label="your run")
             ax.set_ylabel(ylabel.replace("latency of requests, ", "").replace(
                 "cost per million requests", "USD per\nmillion requests"))
             ax.set_ylim(bottom=0)
@@ -525,4 +516,4 @@ def plot_provisioned_panel(result, stats: pd.DataFrame, *,
         plotting.figure_legend(fig, (axd["run"], axd["p99"]), ncols=3)
         fig.suptitle(title or "Your run", fontsize=plotting.STYLE["axes.titlesize"],
                      fontweight=plotting.STYLE["axes.titleweight"])
-    return _close(fig)
+    return plotting._detach(fig, True)

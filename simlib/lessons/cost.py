@@ -167,10 +167,6 @@ def power_tuning_theory(frame: pd.DataFrame, memory_mb, cpu_share) -> dict[str, 
             "compute_usd_per_million": compute, "cost_per_million_usd": rest + compute}
 
 
-def _memory_ticks(memories: Iterable[int]) -> dict[int, str]:
-    return {int(m): f"{int(m):,}" for m in memories}
-
-
 def _vcpu_line(ax) -> None:
     ax.axvline(ONE_VCPU_MB, label=f"1 vCPU ({ONE_VCPU_MB:,} MB)", zorder=1.8,
                **plotting.REFERENCE_STYLES[1])
@@ -357,8 +353,7 @@ def plot_cost_panel(result, sweep: pd.DataFrame, *, memory_mb: int, cpu_share: f
         rest = point - lambda_usd_per_million(result, ["compute_gb_s"])
         left.plot(xs, rest + compute, color="black", linestyle="--", linewidth=1.8,
                   label="closed form, your settings")
-        left.plot([memory_mb], [point], marker="*", markersize=22, color="black",
-                  linestyle="none", label="your run", zorder=5)
+        plotting.mark_point(left, memory_mb, point, label="your run")
         _vcpu_line(left)
         left.set_xscale("log")
         left.set_xticks(memories, [f"{m:,}" for m in memories])

@@ -25,6 +25,7 @@ from simlib.lessons.plotting import (
     STYLE,
     WIDE_FIGSIZE,
     _detach,
+    mark_point,
     style,
     time_axis,
 )
@@ -185,8 +186,7 @@ def plot_database_panel(result, stats: pd.DataFrame, *, cap, max_connections: in
             ax.axvline(sweep_max_connections, zorder=1.8,
                        label=f"sweep's max_connections ({sweep_max_connections})",
                        **REFERENCE_STYLES[0])
-            ax.plot([x], [s[column]], marker="*", markersize=20, color="black", linestyle="none",
-                    label="your point", zorder=5)
+            mark_point(ax, x, s[column])
             ax.set_ylim(-0.03 * max(ax.get_ylim()[1], s[column] * 1.1),
                         max(ax.get_ylim()[1], s[column] * 1.1))
             ax.set_ylabel(ylabel.replace("latency of processed messages, ", "latency, "))

@@ -270,8 +270,7 @@ def plot_panel(result, sweep: pd.DataFrame, *, x: str, y: str, series: str,
         ax = axd["sweep"]
         _draw_sweep(ax, sweep, x=x, y=y, series=series, ci=None, fix_series=fix_series,
                     highlight=point_series)
-        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                linestyle="none", label="your point", zorder=5)
+        plotting.mark_point(ax, point[0], point[1])
         top = max(1.05 * float(np.nanmax(sweep[y].to_numpy(float), initial=0)), 1.1 * point[1], 1.0)
         ax.set_ylim(-0.03 * top, top)
         ax.set_xlabel(xlabel)

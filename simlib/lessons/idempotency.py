@@ -33,6 +33,7 @@ from simlib.lessons.plotting import (
     _detach,
     _new_axes,
     duration_text,
+    mark_point,
     style,
 )
 
@@ -113,8 +114,7 @@ def plot_expiry_sweep(stats: pd.DataFrame, *, visibility_timeout_s: float, max_r
             ax.axhline(no_store, label="duplicate side effects without a store", zorder=1.8,
                        **REFERENCE_STYLES[2])
         if point is not None:
-            ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                    linestyle="none", label=point_label, zorder=5)
+            mark_point(ax, point[0], point[1], label=point_label)
         ax.set_xscale("log")
         ticks = [t for t in (10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
                  if x.min() <= t <= x.max()]
@@ -159,9 +159,8 @@ def plot_idempotency_panel(result, stats: pd.DataFrame, *, expiry_s: float, stor
                           point=(expiry_s, value) if store else None, ax=right,
                           title="Your point on the lesson's sweep")
         if not store:  # no store: the run's duplicate side effects, at its expiry, hollow
-            right.plot([expiry_s], [value], marker="*", markersize=20, markerfacecolor="white",
-                       markeredgecolor="black", linestyle="none", zorder=5,
-                       label="your point (no store)")
+            mark_point(right, expiry_s, value, label="your point (no store)",
+                       markerfacecolor="white", markeredgecolor="black")
             right.set_ylim(0, max(right.get_ylim()[1], 1.1 * value))
             right.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
         right.title.set_fontsize(STYLE["axes.labelsize"])

@@ -42,6 +42,7 @@ __all__ = [
     "format_value",
     "kpi_table",
     "label_for",
+    "mark_point",
     "plot_bars",
     "plot_bill",
     "plot_per_message",
@@ -141,6 +142,16 @@ def _detach(fig, owned: bool):
 
         plt.close(fig)
     return fig
+
+
+def mark_point(ax, x: float, y: float, label: str | None = "your point", **style):
+    """The reader's setting on a lesson's sweep: a black star above the curves (``style``
+    overrides, e.g. a white face for a second kind of point). Returns the Line2D."""
+    kwargs = {"marker": "*", "markersize": 20, "color": "black", "linestyle": "none",
+              "zorder": 5, **style}
+    if label is not None:
+        kwargs["label"] = label
+    return ax.plot([x], [y], **kwargs)[0]
 
 
 def figure_legend(fig, axes, *, ncols: int = 3, extra=(), **legend_kwargs):
@@ -1117,8 +1128,7 @@ def plot_async_panel(result, function: str, sweep: pd.DataFrame, *, x: str, y: s
             ax.plot(part[x], part[y], marker="o", color=PALETTE[i % len(PALETTE)],
                     linewidth=3.2 if mine else 1.4, alpha=1.0 if mine else 0.6,
                     label=f"{key}")
-        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                linestyle="none", label="your point", zorder=5)
+        mark_point(ax, point[0], point[1])
         if logx:
             ax.set_xscale("log")
         if xticks:
@@ -1533,8 +1543,7 @@ def plot_fifo_panel(result, queue: str, sweep: pd.DataFrame, *, x: str, y: str, 
             ax.plot(part[x], part[y], marker="o", color=PALETTE[i % len(PALETTE)],
                     linewidth=3.2 if mine else 1.4, alpha=1.0 if mine else 0.6,
                     label=f"{key}")
-        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                linestyle="none", label="your point", zorder=5)
+        mark_point(ax, point[0], point[1])
         if logx:
             ax.set_xscale("log")
         if xticks:
@@ -1918,8 +1927,7 @@ def plot_fanout_panel(result, baseline, name: str, sweep: pd.DataFrame, *, x: st
                     label=f"{value}")
         if vline is not None:
             ax.axvline(vline[1], label=vline[0], zorder=1.8, **REFERENCE_STYLES[1])
-        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                linestyle="none", label="your point", zorder=5)
+        mark_point(ax, point[0], point[1])
         top = max(1.05 * float(np.nanmax(sweep[y].to_numpy(), initial=0)), 1.1 * point[1], 0.05)
         ax.set_ylim(-0.03 * top, top)
         ax.set_xlabel(xlabel or label_for(x))
@@ -2369,8 +2377,7 @@ def plot_application_panel(result, branches: Mapping[str, str], sweep: pd.DataFr
         part = sweep.sort_values(x)
         ax.plot(part[x], part[y], marker="o", color=PALETTE[0], label="the lesson's sweep")
         _draw_references(ax, {}, _references("plot_application_panel vlines", vlines))
-        ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                linestyle="none", label="your point", zorder=5)
+        mark_point(ax, point[0], point[1])
         top = max(1.05 * float(np.nanmax(part[y].to_numpy(), initial=0)), 1.1 * point[1], 0.05)
         ax.set_ylim(-0.03 * top, top)
         ax.set_xlabel(xlabel or label_for(x))

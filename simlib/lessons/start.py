@@ -29,10 +29,12 @@ from simlib.lessons.plotting import (
     STYLE,
     THEORY_STYLE,
     WIDE_FIGSIZE,
+    _detach,
     figure_legend,
     format_value,
     kpi_table,
     label_for,
+    mark_point,
     plot_timeseries,
     style,
 )
@@ -49,14 +51,6 @@ __all__ = [
     "with_handler_median",
 ]
 
-
-def _detach(fig, owned: bool):
-    """Close a figure made here from pyplot, so a cell or a panel shows it exactly once."""
-    if owned:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    return fig
 
 RATE = "workload.rate_per_s"
 MEAN = "mean_concurrency_mean"
@@ -165,8 +159,7 @@ def plot_concurrency_sweep(stats: pd.DataFrame, w_s: float, *,
             ax.plot(xs, xs * your_w_s, color=PALETTE[5], linestyle=":", linewidth=2.2,
                     label=f"Little's law at your settings, rate × {your_w_s:.3f} s", zorder=2)
         if point is not None:
-            ax.plot([point[0]], [point[1]], marker="*", markersize=20, color="black",
-                    linestyle="none", label="your point", zorder=5)
+            mark_point(ax, point[0], point[1])
         tops = [float(stats[MEAN].max() + stats[CI].fillna(0.0).max()), hi * w_s]
         if point is not None:
             tops.append(point[1])
